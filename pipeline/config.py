@@ -1,0 +1,284 @@
+"""The feed configuration file: its schema, loading, and errors that name file, line and feed."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+DEFAULT_CONFIG_PATH = Path("config/feeds.yaml")
+CONFIG_ENV_VAR = "NEWS_INGEST_CONFIG"
+
+FEED_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Feed(_Strict):
+    """One news feed an editor configured."""
+
+    name: str = Field(description="Short unique id: lowercase letters, digits, '.', '_', '-'.")
+    url: str = Field(description="The RSS or Atom feed's http(s) URL.")
+    language: str | None = Field(
+        default=None, description="ISO 639-1 code (de, en, ...): a hint when pages do not say."
+    )
+    enabled: bool = Field(default=True, description="false keeps the feed listed but not polled.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_slug(cls, value: str) -> str:
+        if not FEED_NAME_RE.match(value):
+            raise ValueError(
+                "must be 1-64 characters of lowercase letters, digits, '.', '_' or '-', "
+                f"starting with a letter or digit (got {value!r})"
+            )
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str) -> str:
+        return validate_http_url(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language_is_iso639_1(cls, value: str | None) -> str | None:
+        if value is not None and not LANGUAGE_RE.match(value):
+            raise ValueError(
+                f"must be a two-letter ISO 639-1 code such as 'de' or 'en' (got {value!r})"
+            )
+        return value
+
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class FetchSettings(_Strict):
+    """How politely and how defensively we talk to the web."""
+
+    user_agent: str = "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest)"
+    connect_timeout: PositiveFloat = 10.0
+    read_timeout: PositiveFloat = 20.0
+    total_timeout: PositiveFloat = Field(
+        default=60.0, description="Wall-clock cap per request, so a slow drip cannot hold a worker."
+    )
+    max_feed_bytes: PositiveInt = 10_000_000
+    max_article_bytes: PositiveInt = 5_000_000
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    backoff_seconds: Annotated[float, Field(ge=0)] = 1.0
+    max_retry_after: Annotated[float, Field(ge=0)] = Field(
+        default=120.0, description="Longer Retry-After values are not waited for; the fetch fails."
+    )
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    per_host_concurrency: Annotated[int, Field(ge=1, le=16)] = 2
+    respect_robots: bool = True
+    max_entries_per_feed: PositiveInt = Field(
+        default=500, description="Entries beyond this many in one feed document are ignored."
+    )
+    max_articles_per_feed: PositiveInt = Field(
+        default=100, description="New articles downloaded per feed and run; the rest wait."
+    )
+    max_article_attempts: PositiveInt = Field(
+        default=5, description="A failing article is retried in later runs up to this many times."
+    )
+
+
+class DedupSettings(_Strict):
+    """Thresholds of the story engine; the same values serve the pipeline and `cluster`."""
+
+    near_copy_threshold: Annotated[float, Field(gt=0, le=1)] = 0.8
+    shingle_size: Annotated[int, Field(ge=1, le=10)] = 5
+    num_perm: Annotated[int, Field(ge=16, le=512)] = 128
+    same_story_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    story_window_days: PositiveInt = Field(
+        default=7, description="Only stories active this close to an article's date are candidates."
+    )
+    max_candidates: PositiveInt = 50
+    embeddings: bool = Field(default=True, description="Use the multilingual sentence encoder.")
+
+
+class Config(_Strict):
+    """The whole configuration file."""
+
+    allow_private_networks: bool = Field(
+        default=False,
+        description="Allow fetching from loopback/private/link-local addresses (tests only).",
+    )
+    schedule: str | None = Field(
+        default="*/15 * * * *",
+        description="Airflow schedule of the news_ingest DAG (cron or preset); null = manual only.",
+    )
+    fetch: FetchSettings = FetchSettings()
+    dedup: DedupSettings = DedupSettings()
+    feeds: list[Feed] = Field(default_factory=list)
+
+    @property
+    def enabled_feeds(self) -> list[Feed]:
+        return [feed for feed in self.feeds if feed.enabled]
+
+    def feed(self, name: str) -> Feed:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        raise KeyError(name)
+
+
+def validate_http_url(value: str) -> str:
+    """Return `value` if it is an absolute http(s) URL with a host, else raise ValueError."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"must be an http:// or https:// URL (got {value!r})")
+    if not parts.hostname:
+        raise ValueError(f"has no host name (got {value!r})")
+    if parts.username or parts.password:
+        raise ValueError("must not carry a user name or password")
+    return value
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a config file, located as precisely as the YAML allows."""
+
+    path: Path
+    line: int | None
+    feed: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        who = f" feed {self.feed!r}:" if self.feed else ""
+        what = f" {self.field}:" if self.field else ""
+        return f"{where}:{who}{what} {self.message}"
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; `problems` lists every reason."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def resolve_config_path(path: str | Path | None = None) -> Path:
+    """The explicit path, else $NEWS_INGEST_CONFIG, else config/feeds.yaml."""
+    if path:
+        return Path(path)
+    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a config file; raise ConfigError naming file, line and feed."""
+    config_path = resolve_config_path(path)
+    data = read_yaml(config_path)
+    return parse_config(data, config_path)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(path, None, None, None, "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(path, None, None, None, f"cannot read: {exc}")]) from None
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        message = f"not valid YAML: {exc.problem or exc.context}"
+        raise ConfigError([ConfigProblem(path, line, None, None, message)]) from None
+
+
+def parse_config(data: Any, path: Path) -> Config:
+    """Validate already-loaded YAML (ruamel round-trip nodes keep line numbers)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(path, 1, None, None, "top level must be a mapping")])
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = [_locate(error, data, path) for error in exc.errors()]
+        raise ConfigError(problems) from None
+    problems = _duplicate_feeds(config, data, path)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _duplicate_feeds(config: Config, data: Any, path: Path) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    first_by_name: dict[str, int] = {}
+    first_by_url: dict[str, str] = {}
+    for index, feed in enumerate(config.feeds):
+        line = _line_of(data, ("feeds", index))
+        if feed.name in first_by_name:
+            first_line = _line_of(data, ("feeds", first_by_name[feed.name]))
+            problems.append(
+                ConfigProblem(path, line, feed.name, "name", f"already used on line {first_line}")
+            )
+        else:
+            first_by_name[feed.name] = index
+        if feed.url in first_by_url:
+            problems.append(
+                ConfigProblem(
+                    path, line, feed.name, "url", f"same url as feed {first_by_url[feed.url]!r}"
+                )
+            )
+        else:
+            first_by_url[feed.url] = feed.name
+    return problems
+
+
+def _locate(error: Any, data: Any, path: Path) -> ConfigProblem:
+    """Turn one pydantic error into a problem with the YAML line and the feed's name."""
+    loc: tuple[Any, ...] = tuple(error["loc"])
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling; see config/feeds.schema.json)"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+
+    feed_name: str | None = None
+    if len(loc) >= 2 and loc[0] == "feeds" and isinstance(loc[1], int):
+        feeds = data.get("feeds")
+        if isinstance(feeds, list) and loc[1] < len(feeds) and isinstance(feeds[loc[1]], dict):
+            name = feeds[loc[1]].get("name")
+            feed_name = str(name) if name is not None else f"#{loc[1] + 1}"
+        field = ".".join(str(part) for part in loc[2:]) or None
+    else:
+        field = ".".join(str(part) for part in loc) or None
+    return ConfigProblem(path, _line_of(data, loc), feed_name, field, message)
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest YAML node on `loc` that exists."""
+    line: int | None = None
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    if line is None and isinstance(node, (CommentedMap, CommentedSeq)):
+        line = node.lc.line + 1
+    return line

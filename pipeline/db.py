@@ -1,0 +1,151 @@
+"""Where the database is, how to connect to it, and how its schema is migrated."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+log = logging.getLogger(__name__)
+
+DATABASE_URL_ENV = "DATABASE_URL"
+DATA_DIR_ENV = "NEWS_INGEST_DATA_DIR"
+SQL_DIR_ENV = "NEWS_INGEST_SQL_DIR"
+DEFAULT_SCHEMA = "news"
+DEFAULT_DATA_DIR = Path(".news-ingest")
+
+SCHEMA_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# Keeps the embedded server alive for the life of this process; pgserver stops it
+# when the last process using it exits.
+_embedded_server: Any = None
+
+
+def database_url() -> str:
+    """$DATABASE_URL, else an embedded PostgreSQL under $NEWS_INGEST_DATA_DIR (.news-ingest/)."""
+    url = os.environ.get(DATABASE_URL_ENV)
+    if url:
+        return url
+    return embedded_database_url(Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR))
+
+
+def embedded_database_url(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL server kept in data_dir/postgres."""
+    global _embedded_server
+    if _embedded_server is None:
+        import pgserver  # heavy and only needed without DATABASE_URL
+
+        pgdata = (data_dir / "postgres").resolve()
+        pgdata.mkdir(parents=True, exist_ok=True)
+        log.info("DATABASE_URL is not set: using embedded PostgreSQL in %s", pgdata)
+        _embedded_server = pgserver.get_server(pgdata)
+    return str(_embedded_server.get_uri())
+
+
+def validate_schema_name(schema: str) -> str:
+    if not SCHEMA_NAME_RE.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    return schema
+
+
+def connect(
+    url: str | None = None, *, schema: str = DEFAULT_SCHEMA, autocommit: bool = False
+) -> psycopg.Connection[Any]:
+    """A connection whose search_path is `schema`, so every query uses unqualified names."""
+    validate_schema_name(schema)
+    return psycopg.connect(
+        url or database_url(),
+        autocommit=autocommit,
+        options=f"-c search_path={schema}",
+        application_name="news-ingest",
+    )
+
+
+@contextmanager
+def connection(
+    url: str | None = None, *, schema: str = DEFAULT_SCHEMA, autocommit: bool = False
+) -> Iterator[psycopg.Connection[Any]]:
+    conn = connect(url, schema=schema, autocommit=autocommit)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def sql_dir() -> Path:
+    """The migrations folder: $NEWS_INGEST_SQL_DIR, else sql/ next to the package."""
+    override = os.environ.get(SQL_DIR_ENV)
+    path = Path(override) if override else Path(__file__).resolve().parent.parent / "sql"
+    if not path.is_dir():
+        raise FileNotFoundError(f"migrations folder not found: {path} (set {SQL_DIR_ENV})")
+    return path
+
+
+def _yoyo_uri(url: str, schema: str) -> str:
+    """yoyo wants a URI of its own; pass every libpq parameter through as a query argument."""
+    params = {k: v for k, v in conninfo_to_dict(url).items() if v is not None}
+    params["schema"] = schema
+    return "postgresql+psycopg:///?" + urlencode(params)
+
+
+def migrate(url: str | None = None, *, schema: str = DEFAULT_SCHEMA) -> list[str]:
+    """Apply pending migrations from sql/ to `schema`; return the ids applied.
+
+    Safe to run from several processes at once: a session-level advisory lock (released
+    by PostgreSQL even if this process is killed) serialises migrators per schema.
+    """
+    from yoyo import get_backend, read_migrations
+
+    url = url or database_url()
+    validate_schema_name(schema)
+    migrations = read_migrations(str(sql_dir()))
+    with psycopg.connect(url, autocommit=True) as lock_conn:
+        lock_conn.execute(
+            "SELECT pg_advisory_lock(hashtext(%s))", (f"news-ingest:migrate:{schema}",)
+        )
+        try:
+            lock_conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+            )
+            backend = get_backend(_yoyo_uri(url, schema))
+            try:
+                pending = backend.to_apply(migrations)
+                backend.apply_migrations(pending)
+            finally:
+                backend.connection.close()
+        finally:
+            lock_conn.execute(
+                "SELECT pg_advisory_unlock(hashtext(%s))", (f"news-ingest:migrate:{schema}",)
+            )
+    applied = [m.id for m in pending]
+    if applied:
+        log.info("applied migrations to schema %s: %s", schema, ", ".join(applied))
+    return applied
+
+
+def applied_migrations(url: str | None = None, *, schema: str = DEFAULT_SCHEMA) -> list[str]:
+    """Ids of the migrations recorded as applied in `schema` (empty if none)."""
+    with connection(url, schema=schema, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT to_regclass(format('%%I._yoyo_migration', %s::text)) IS NOT NULL", (schema,)
+        ).fetchone()
+        if not exists or not exists[0]:
+            return []
+        rows = conn.execute("SELECT migration_id FROM _yoyo_migration ORDER BY applied_at_utc")
+        return [row[0] for row in rows]
+
+
+def drop_schema(url: str, schema: str) -> None:
+    """Remove a (scratch) schema and everything in it."""
+    validate_schema_name(schema)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
