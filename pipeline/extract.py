@@ -1,0 +1,173 @@
+"""Article pages to clean text and metadata with trafilatura.
+
+`news-ingest extract PAGE.html` calls exactly `extract_article`, so editors see what the
+pipeline would store.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import trafilatura
+from lxml import html as lxml_html
+
+from .textnorm import clean_line, clean_text, normalized_for_hash, word_count
+
+DEFAULT_MIN_WORDS = 40
+LANGUAGE_CONFIDENCE = 0.9
+DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True}
+
+# Lines that are page furniture wherever they appear in the body: syndication keeps
+# "read also" blocks and social-embed consent prompts inside the article markup.
+_CRUFT_LINE_RE = re.compile(
+    r"""^(?:
+        (?:lesen\ sie\ (?:auch|mehr)|mehr\ zum\ thema|auch\ interessant|das\ könnte\ sie\ auch
+           \ interessieren|read\ (?:also|more)|related(?:\ articles)?|see\ also)\b.{0,160}
+      | (?:video\ |audio\ )?ich\ möchte\ (?:eingebundene|externe)\ .{0,40}inhalte\ sehen\b.*
+      | .{0,80}personenbezogene\ daten\ \(ip-adresse.*
+      | (?:anzeige|werbung|advertisement)
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    """What the pipeline stores for one page."""
+
+    text: str
+    title: str | None
+    author: str | None
+    published_at: datetime | None
+    sitename: str | None
+    description: str | None
+    language: str | None
+    declared_url: str | None
+    word_count: int
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["published_at"] = self.published_at.isoformat() if self.published_at else None
+        return data
+
+
+class ExtractionError(ValueError):
+    """The page yields no usable article text; the message says why."""
+
+
+def decode_html(content: bytes, charset: str | None) -> str | bytes:
+    """Decode with the HTTP charset when it really fits the bytes.
+
+    A server that declares the wrong charset is common: if strict decoding fails, hand the
+    bytes to trafilatura, which sniffs <meta charset> and the content itself.
+    """
+    if charset:
+        try:
+            codecs.lookup(charset)
+            return content.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return content
+
+
+def extract_article(
+    page: str | bytes,
+    *,
+    url: str | None = None,
+    language_hint: str | None = None,
+    min_words: int = DEFAULT_MIN_WORDS,
+) -> ExtractedArticle:
+    """Main text and metadata of an article page; raise ExtractionError if there is none."""
+    page = page.replace(b"\x00", b"") if isinstance(page, bytes) else page.replace("\x00", "")
+    try:
+        document = trafilatura.bare_extraction(
+            page,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
+            include_images=False,
+            date_extraction_params=DATE_PARAMS,
+        )
+    except (ValueError, TypeError, RecursionError) as exc:  # malformed markup deep inside lxml
+        raise ExtractionError(f"page could not be parsed: {exc}") from exc
+    if document is None or not (document.text or "").strip():
+        raise ExtractionError("no article text found on the page")
+
+    title = clean_line(document.title)
+    text = _drop_cruft_and_headline(clean_text(document.text) or "", title)
+    words = word_count(text)
+    if words < min_words:
+        raise ExtractionError(
+            f"too little article text: {words} words (minimum {min_words}; paywall or teaser?)"
+        )
+    return ExtractedArticle(
+        text=text,
+        title=title,
+        author=clean_line(document.author, 300),
+        published_at=_parse_date(document.date),
+        sitename=clean_line(document.sitename, 300),
+        description=clean_line(document.description, 2000),
+        language=detect_language(text, declared=_declared_language(page), hint=language_hint),
+        declared_url=clean_line(document.url, 2000),
+        word_count=words,
+    )
+
+
+def _drop_cruft_and_headline(text: str, title: str | None) -> str:
+    paragraphs = [p for p in text.split("\n") if p and not _CRUFT_LINE_RE.match(p.strip())]
+    # trafilatura keeps the <h1> as the first line; the title has its own column.
+    if paragraphs and title and normalized_for_hash(paragraphs[0]) == normalized_for_hash(title):
+        paragraphs = paragraphs[1:]
+    return "\n".join(paragraphs)
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"):
+        try:
+            moment = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
+
+
+@lru_cache(maxsize=1)
+def _language_identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(
+    text: str, *, declared: str | None = None, hint: str | None = None
+) -> str | None:
+    """ISO 639-1 code: confident detection first (CMS templates often declare a wrong
+    <html lang>), then the page's declaration, then the editor's hint for the feed."""
+    if text:
+        language, probability = _language_identifier().classify(text[:5000])
+        if probability >= LANGUAGE_CONFIDENCE:
+            return str(language)
+    return declared or hint
+
+
+def _declared_language(page: str | bytes) -> str | None:
+    head = page[:20_000]
+    try:
+        root = lxml_html.fromstring(head)
+    except (ValueError, lxml_html.etree.ParserError):
+        return None
+    value = root.get("lang") or next(
+        iter(root.xpath("//meta[@http-equiv='content-language']/@content")), None
+    )
+    if not value:
+        return None
+    code = str(value).strip().lower()[:2]
+    return code if code.isalpha() and len(code) == 2 else None

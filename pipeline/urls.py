@@ -1,0 +1,51 @@
+"""Canonical article URLs: one spelling per article, tracking parameters removed."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from courlan import normalize_url
+
+ARTICLE_SCHEMES = ("http", "https")
+
+
+def canonical_url(url: str) -> str:
+    """Normalise `url` so that every spelling of one article URL compares equal.
+
+    courlan lowercases scheme and host, drops default ports, resolves dot segments, sorts
+    the query and strips tracking parameters (utm_*, fbclid, ...). The fragment never
+    names a different article, so it goes too.
+    """
+    normalized = normalize_url(url.strip(), strict=False, trailing_slash=False)
+    scheme, netloc, path, query, _fragment = urlsplit(normalized)
+    return urlunsplit((scheme, netloc, path or "/", query, ""))
+
+
+def canonical_or_none(url: str | None) -> str | None:
+    """canonical_url of an http(s) URL; None for anything else (a page's declared URL can be
+    empty, relative or garbage)."""
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return None
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return None
+
+
+def absolute_http_url(link: str | None, base: str) -> str | None:
+    """Resolve a feed entry's (possibly relative) link; None unless it is http(s).
+
+    Feeds carry relative links and the occasional javascript:, data: or file: link;
+    only http(s) links name articles we may fetch.
+    """
+    if not link:
+        return None
+    resolved = urljoin(base, link.strip())
+    parts = urlsplit(resolved)
+    if parts.scheme.lower() not in ARTICLE_SCHEMES or not parts.hostname:
+        return None
+    return resolved
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
