@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+#
+# news-ingest on the official Apache Airflow image: the Airflow services of docker-compose.yml
+# all run this image (`docker compose build`; or `docker build -t news-ingest-airflow .`).
+#
+# Why "-python3.12": the bare tag apache/airflow:3.3.2 carries the image's default Python, and
+# for Airflow 3.3.x that is 3.13 (AIRFLOW_PYTHON_VERSION in Airflow's own Dockerfile; the
+# docker-stack docs say "default Python version (3.13 currently)"). news-ingest supports
+# Python 3.11-3.12 (requires-python = ">=3.11,<3.13"), so the pip install below would refuse
+# to run on the bare tag. Same Airflow release, pinned interpreter.
+FROM apache/airflow:3.3.2-python3.12
+
+# The Airflow docs ("Building the image" -> extending) install extra Python packages as the
+# image's `airflow` user (uid 50000, gid 0), never as root, and name
+# "apache-airflow==${AIRFLOW_VERSION}" in the same pip call so that pip cannot up- or
+# downgrade the Airflow that the image was built with. AIRFLOW_VERSION is set by the base image.
+USER airflow
+
+# constraints.txt and README.md are optional: a bracket glob matches nothing when the file is
+# absent, and pyproject.toml always matches, so COPY still succeeds.
+COPY --chown=airflow:0 pyproject.toml README.m[d] constraints.tx[t] /opt/news-ingest/
+COPY --chown=airflow:0 pipeline/ /opt/news-ingest/pipeline/
+COPY --chown=airflow:0 sql/ /opt/news-ingest/sql/
+COPY --chown=airflow:0 config/ /opt/news-ingest/config/
+
+# A regular (non-editable) install: the code is frozen into site-packages like any other
+# dependency, and nothing imports from /opt/news-ingest at run time. The wheel does not
+# contain the migrations (only the pipeline package is packaged), and pipeline.db.sql_dir()
+# otherwise looks for sql/ next to the installed package, so NEWS_INGEST_SQL_DIR points it at
+# the copy made above. (An editable install would find sql/ without the variable, but would
+# tie the import path to this source tree.) The [airflow] extra pins the Postgres provider
+# version the project is tested with; it pins apache-airflow==3.3.2 too, so a base image of
+# another Airflow version fails here instead of being silently changed.
+RUN if [ -f /opt/news-ingest/constraints.txt ]; then \
+        pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
+            "/opt/news-ingest[airflow]" --constraint /opt/news-ingest/constraints.txt; \
+    else \
+        pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
+            "/opt/news-ingest[airflow]"; \
+    fi
+
+ENV NEWS_INGEST_SQL_DIR=/opt/news-ingest/sql \
+    NEWS_INGEST_CONFIG=/opt/news-ingest/config/feeds.yaml
+
+# Fail the build, not the first deployment, if the migrations or the CLI are missing.
+RUN python -c "from pipeline.db import sql_dir; assert sorted(sql_dir().glob('*.sql')), sql_dir()" \
+    && news-ingest --help > /dev/null
