@@ -98,7 +98,10 @@ class FetchSettings(_Strict):
 class DedupSettings(_Strict):
     """Thresholds of the story engine; the same values serve the pipeline and `cluster`."""
 
-    near_copy_threshold: Annotated[float, Field(gt=0, le=1)] = 0.8
+    near_copy_threshold: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.7,
+        description="Share of the shorter text's word shingles found in the other: a copy.",
+    )
     shingle_size: Annotated[int, Field(ge=1, le=10)] = 5
     num_perm: Annotated[int, Field(ge=16, le=512)] = 128
     same_story_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,26 @@ def connection(
         yield conn
     finally:
         conn.close()
+
+
+def pool(
+    url: str | None = None, *, schema: str = DEFAULT_SCHEMA, max_size: int = 8
+) -> ConnectionPool:
+    """An open pool of autocommit connections on `schema`, for threads that each write
+    their own short transactions."""
+    validate_schema_name(schema)
+    return ConnectionPool(
+        url or database_url(),
+        min_size=1,
+        max_size=max_size,
+        kwargs={
+            "autocommit": True,
+            "options": f"-c search_path={schema}",
+            "application_name": "news-ingest",
+        },
+        open=True,
+        name="news-ingest",
+    )
 
 
 def sql_dir() -> Path:

@@ -44,10 +44,12 @@ CREATE TABLE fetches (
     last_modified text,
     outcome       text NOT NULL,
     error         text,
+    warnings      text,
     entries       integer
 );
 COMMENT ON TABLE fetches IS 'Every fetch attempt: outcome is ok, not_modified, or the failure class; error says why.';
 COMMENT ON COLUMN fetches.outcome IS 'ok | not_modified | http_error | network_error | timeout | too_large | refused | robots_disallowed | redirect_error | parse_error | extract_error';
+COMMENT ON COLUMN fetches.warnings IS 'Problems that did not stop the fetch: malformed XML whose entries were kept, skipped entries.';
 COMMENT ON COLUMN fetches.entries IS 'Feed fetches: entries parsed from the document.';
 CREATE INDEX fetches_source_time_idx ON fetches (source_id, fetched_at DESC);
 CREATE INDEX fetches_run_idx ON fetches (run_id);

@@ -1,0 +1,169 @@
+"""
+### news_ingest
+
+Polls every enabled feed in `config/feeds.yaml`, downloads and extracts each new
+article, folds copies and same-story reports into stories, and stores everything in
+the `news` schema of the `news_db` connection.
+
+- **load_feeds** migrates the schema, syncs `news.sources` from the config and returns the
+  enabled feeds.
+- **collect_feed** is one mapped task per feed, named after it (pool `feed_fetch`):
+  conditional GET of the feed, then fetch + extract of its new articles, staged in
+  Postgres. A broken feed fails only its own task, with the feed and the reason in the
+  log, and is retried with exponential backoff.
+- **store_articles** runs once every feed is done, failed or not: it assigns stories and
+  inserts articles in serialised batches, logs the run summary and publishes it as the
+  `extra` of the `news.articles` asset event (and as its XCom).
+
+Article bodies never travel through XCom: mapped tasks hand on counts and staging keys.
+Every fetch attempt is in `news.fetches`; failed articles are in `news.failed_items`
+and retried by later runs. Re-running a task or the whole run inserts nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import TriggerRule, dag, get_current_context, task
+from news_airflow import (
+    ARTICLES_ASSET,
+    DEFAULT_ARGS,
+    FEED_POOL,
+    config_path,
+    database_url,
+    schedule_from_config,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dag(
+    dag_id="news_ingest",
+    schedule=schedule_from_config(),
+    start_date=datetime(2024, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+    tags=["news", "ingest"],
+)
+def news_ingest() -> None:
+    @task
+    def load_feeds() -> list[dict[str, Any]]:
+        """Migrate, sync sources from the config, record the run; return enabled feeds."""
+        from pipeline import db
+        from pipeline.config import load_config
+        from pipeline.runs import start_run
+        from pipeline.sources import sync_sources
+
+        config = load_config(config_path())
+        url = database_url()
+        db.migrate(url)
+        with db.connection(url, autocommit=True) as conn:
+            sync_sources(conn, config.feeds)
+            start_run(conn, get_current_context()["run_id"], "airflow")
+        feeds = [feed.model_dump() for feed in config.enabled_feeds]
+        log.info("%d enabled feeds: %s", len(feeds), ", ".join(f["name"] for f in feeds))
+        return feeds
+
+    @task(
+        map_index_template="{{ feed_name }}",
+        pool=FEED_POOL,
+        retries=3,
+        execution_timeout=timedelta(minutes=20),
+    )
+    def collect_feed(feed: dict[str, Any]) -> dict[str, Any]:
+        """Fetch one feed and stage its new articles; fail (and retry) if the feed fails."""
+        context = get_current_context()
+        context["feed_name"] = feed["name"]  # type: ignore[typeddict-unknown-key]  # names the mapped task
+
+        from pipeline import db
+        from pipeline.config import load_config
+        from pipeline.fetch import Fetcher
+        from pipeline.ingest import collect_feed as collect
+        from pipeline.stories.factory import build_engine
+
+        config = load_config(config_path())
+        with (
+            db.pool(database_url(), max_size=config.fetch.concurrency + 1) as pool,
+            Fetcher(config.fetch, allow_private_networks=config.allow_private_networks) as fetcher,
+        ):
+            report = collect(
+                pool,
+                config.feed(feed["name"]),
+                config,
+                fetcher,
+                build_engine(config.dedup),
+                run_id=context["run_id"],
+            )
+        log.info(
+            "feed %s: %s (HTTP %s), %d entries, %d articles staged, %d failed",
+            report.feed,
+            report.status,
+            report.http_status,
+            report.entries,
+            report.fetched,
+            report.failed,
+        )
+        if report.status == "failed":
+            raise RuntimeError(f"feed {report.feed} failed: {report.error}")
+        summary = report.as_dict()
+        summary["staged"] = len(report.staged)
+        return summary
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[ARTICLES_ASSET])
+    def store_articles(*, outlet_events: Any = None) -> dict[str, Any]:
+        """Assign stories and store every staged article; publish the run's counts."""
+        from pipeline import db
+        from pipeline.config import load_config
+        from pipeline.ingest import store
+        from pipeline.runs import feed_summaries, finish_run, run_stats
+
+        context = get_current_context()
+        run_id = context["run_id"]
+        config = load_config(config_path())
+        url = database_url()
+        with db.pool(url, max_size=2) as pool:
+            store(pool, config, schema=db.DEFAULT_SCHEMA, run_id=run_id)
+            with pool.connection() as conn:
+                summaries = feed_summaries(conn, run_id)
+                dag_run = context["dag_run"]
+                started = dag_run.start_date or datetime.now(UTC)
+                stats = run_stats(summaries, (datetime.now(UTC) - started).total_seconds())
+                finish_run(conn, run_id, stats)
+        log.info(
+            "%-24s %-13s %7s %7s %5s %9s %10s %6s",
+            "feed",
+            "status",
+            "entries",
+            "fetched",
+            "new",
+            "duplicate",
+            "same story",
+            "failed",
+        )
+        for s in summaries:
+            log.info(
+                "%-24s %-13s %7d %7d %5d %9d %10d %6d",
+                s.feed,
+                s.status,
+                s.entries,
+                s.fetched,
+                s.new,
+                s.duplicate,
+                s.same_story,
+                s.failed,
+            )
+            if s.error:
+                log.warning("feed %s: %s", s.feed, s.error)
+        log.info("run %s: %s", run_id, stats)
+        outlet_events[ARTICLES_ASSET].extra = {"run_id": run_id, **stats}
+        return stats
+
+    collected = collect_feed.expand(feed=load_feeds())
+    collected >> store_articles()
+
+
+news_ingest()

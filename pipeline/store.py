@@ -1,0 +1,221 @@
+"""The store step: staged articles → stories and articles, one transaction per batch.
+
+Story assignment reads and writes shared state, so batches are serialised by a
+transaction-scoped advisory lock: two runs (or two Airflow DAG runs) never split a
+story, and a run killed mid-batch rolls back completely, leaving its staged rows for
+the next store step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from .stories.engine import DedupInput, Features, StoryEngine, StoryMatch
+from .textnorm import text_hash, word_count
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 100
+
+
+@dataclass
+class StoreReport:
+    """Counts per source name: new (opened a story), url/exact/near_copy (copies),
+    same_story; `stored` is every inserted article."""
+
+    by_source: dict[str, Counter[str]] = field(default_factory=dict)
+    batches: int = 0
+    story_ids: dict[str, int] = field(default_factory=dict)  # canonical_url → story id
+
+    def add(self, source: str, outcome: str) -> None:
+        self.by_source.setdefault(source, Counter())[outcome] += 1
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for counts in self.by_source.values():
+            total.update(counts)
+        return total
+
+    def merge(self, other: StoreReport) -> None:
+        for source, counts in other.by_source.items():
+            self.by_source.setdefault(source, Counter()).update(counts)
+        self.batches += other.batches
+        self.story_ids.update(other.story_ids)
+
+
+def assign_lock_key(schema: str) -> str:
+    return f"news-ingest:assign:{schema}"
+
+
+def store_staged(
+    conn: psycopg.Connection[Any],
+    engine: StoryEngine,
+    *,
+    schema: str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    run_id: str | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> StoreReport:
+    """Move every staged article into articles/stories; return what happened to each."""
+    report = StoreReport()
+    while True:
+        stored = _store_batch(
+            conn, engine, schema=schema, limit=batch_size, run_id=run_id, report=report
+        )
+        if stored == 0:
+            return report
+        report.batches += 1
+        if on_batch:
+            on_batch(stored)
+
+
+def _store_batch(
+    conn: psycopg.Connection[Any],
+    engine: StoryEngine,
+    *,
+    schema: str,
+    limit: int,
+    run_id: str | None,
+    report: StoreReport,
+) -> int:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (assign_lock_key(schema),))
+        with conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(
+                # Earliest article first, so an original opens its story and its copies
+                # join it, whichever feed happened to deliver first; seq breaks ties in
+                # arrival order (`cluster` stages one article at a time: file order).
+                """SELECT s.*, src.name AS source_name FROM staged_articles s
+                   JOIN sources src ON src.id = s.source_id
+                   ORDER BY coalesce(s.published_at, s.fetched_at), s.seq
+                   LIMIT %s FOR UPDATE OF s""",
+                (limit,),
+            ).fetchall()
+        if not rows:
+            return 0
+        for row in rows:
+            outcome = _store_one(conn, engine, row, run_id=run_id, report=report)
+            report.add(row["source_name"], outcome)
+        conn.execute(
+            "DELETE FROM staged_articles WHERE canonical_url = ANY(%s)",
+            ([row["canonical_url"] for row in rows],),
+        )
+    return len(rows)
+
+
+def _dedup_input(row: dict[str, Any]) -> DedupInput:
+    return DedupInput(
+        canonical_url=row["canonical_url"],
+        declared_url=row["declared_url"],
+        title=row["title"],
+        text=row["text"],
+        language=row["language"],
+        published_at=row["published_at"],
+        event_time=row["published_at"] or row["fetched_at"],
+    )
+
+
+def _store_one(
+    conn: psycopg.Connection[Any],
+    engine: StoryEngine,
+    row: dict[str, Any],
+    *,
+    run_id: str | None,
+    report: StoreReport,
+) -> str:
+    existing = conn.execute(
+        "SELECT story_id FROM articles WHERE canonical_url = %s", (row["canonical_url"],)
+    ).fetchone()
+    if existing:
+        # Staged twice by runs that raced; the first store won.
+        report.story_ids[row["canonical_url"]] = existing[0]
+        return "already_stored"
+
+    item = _dedup_input(row)
+    features: Features = row["features"]
+    if not engine.features_are_current(features):
+        features = engine.prepare([item])[0]
+    match = engine.match(conn, item, features)
+    story_id = match.story_id if match else _new_story(conn, item)
+    article_id = _insert_article(conn, row, story_id, run_id)
+    engine.remember(conn, article_id, story_id, item, features)
+    if match:
+        _link(conn, article_id, match)
+    _count_member(conn, story_id, item.event_time)
+    report.story_ids[row["canonical_url"]] = story_id
+    log.debug(
+        "stored %s as article %s in story %s (%s)",
+        row["canonical_url"],
+        article_id,
+        story_id,
+        match.layer if match else "new",
+    )
+    return str(match.layer) if match else "new"
+
+
+def _new_story(conn: psycopg.Connection[Any], item: DedupInput) -> int:
+    row = conn.execute(
+        "INSERT INTO stories (title, first_seen, last_seen) VALUES (%s, %s, %s) RETURNING id",
+        (item.title, item.event_time, item.event_time),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _count_member(conn: psycopg.Connection[Any], story_id: int, event_time: datetime) -> None:
+    conn.execute(
+        """UPDATE stories SET article_count = article_count + 1,
+               first_seen = LEAST(first_seen, %(t)s), last_seen = GREATEST(last_seen, %(t)s),
+               updated_at = now()
+           WHERE id = %(id)s""",
+        {"t": event_time, "id": story_id},
+    )
+
+
+def _insert_article(
+    conn: psycopg.Connection[Any], row: dict[str, Any], story_id: int, run_id: str | None
+) -> int:
+    inserted = conn.execute(
+        """INSERT INTO articles (source_id, url, canonical_url, declared_url, guid, title,
+               author, sitename, description, published_at, fetched_at, language, text,
+               text_hash, word_count, story_id, run_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           RETURNING id""",
+        (
+            row["source_id"],
+            row["url"],
+            row["canonical_url"],
+            row["declared_url"],
+            row["guid"],
+            row["title"],
+            row["author"],
+            row["sitename"],
+            row["description"],
+            row["published_at"],
+            row["fetched_at"],
+            row["language"],
+            row["text"],
+            text_hash(row["text"]),
+            word_count(row["text"]),
+            story_id,
+            run_id or row["run_id"],
+        ),
+    ).fetchone()
+    assert inserted is not None
+    return int(inserted[0])
+
+
+def _link(conn: psycopg.Connection[Any], article_id: int, match: StoryMatch) -> None:
+    conn.execute(
+        """INSERT INTO article_links (article_id, matched_article_id, layer, score)
+           VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+        (article_id, match.matched_article_id, str(match.layer), match.score),
+    )

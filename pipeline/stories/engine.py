@@ -1,0 +1,203 @@
+"""The story engine: which existing story, if any, a new article belongs to.
+
+The seam the rest of the pipeline sees is `StoryEngine`:
+- `prepare` is pure and runs where the article was extracted (in parallel, no database),
+  so expensive features travel with the staged row instead of being computed under the
+  store step's lock;
+- `match` and `remember` run inside the store transaction, serialised by an advisory
+  lock, and keep all state in PostgreSQL so any number of workers share it.
+
+`LayeredEngine` tries the cheapest evidence first: same canonical URL, then the exact
+text hash, then near-copy MinHash buckets.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import psycopg
+
+from ..config import DedupSettings
+from ..textnorm import text_hash
+from . import copies
+
+FEATURES_VERSION = 1
+
+
+class Layer(StrEnum):
+    URL = "url"
+    EXACT = "exact"
+    NEAR_COPY = "near_copy"
+    SAME_STORY = "same_story"
+
+    @property
+    def is_copy(self) -> bool:
+        return self is not Layer.SAME_STORY
+
+
+@dataclass(frozen=True)
+class DedupInput:
+    """What the engine sees of an article."""
+
+    canonical_url: str
+    declared_url: str | None  # canonical form of the page's rel=canonical, if any
+    title: str | None
+    text: str
+    language: str | None
+    published_at: datetime | None
+    event_time: datetime  # published_at, else fetched_at
+
+
+@dataclass(frozen=True)
+class StoryMatch:
+    layer: Layer
+    matched_article_id: int
+    story_id: int
+    score: float
+
+
+Features = dict[str, Any]
+
+
+class StoryEngine(Protocol):
+    def prepare(self, items: Sequence[DedupInput]) -> list[Features]:
+        """State-free features for each item, JSON-serialisable (stored with the staged row)."""
+        ...
+
+    def features_are_current(self, features: Features | None) -> bool:
+        """False for missing features or ones an older engine version computed."""
+        ...
+
+    def match(
+        self, conn: psycopg.Connection[Any], item: DedupInput, features: Features
+    ) -> StoryMatch | None:
+        """The story `item` belongs to, or None for a new story."""
+        ...
+
+    def remember(
+        self,
+        conn: psycopg.Connection[Any],
+        article_id: int,
+        story_id: int,
+        item: DedupInput,
+        features: Features,
+    ) -> None:
+        """Index the stored article so later articles can match it."""
+        ...
+
+
+class LayeredEngine:
+    """url → exact → near-copy, each layer a query against indexed state."""
+
+    def __init__(self, settings: DedupSettings) -> None:
+        self.settings = settings
+
+    # -- prepare -------------------------------------------------------------------------
+    def prepare(self, items: Sequence[DedupInput]) -> list[Features]:
+        return [self._copy_features(item) for item in items]
+
+    def _copy_features(self, item: DedupInput) -> Features:
+        fp = copies.fingerprint(
+            item.text, shingle_size=self.settings.shingle_size, num_perm=self.settings.num_perm
+        )
+        return {
+            "v": FEATURES_VERSION,
+            "text_hash": text_hash(item.text),
+            "minhash": base64.b64encode(fp.to_bytes()).decode("ascii"),
+            "shingles": fp.shingle_count,
+        }
+
+    def features_are_current(self, features: Features | None) -> bool:
+        return bool(features) and features.get("v") == FEATURES_VERSION
+
+    # -- match ---------------------------------------------------------------------------
+    def match(
+        self, conn: psycopg.Connection[Any], item: DedupInput, features: Features
+    ) -> StoryMatch | None:
+        return (
+            self._match_url(conn, item)
+            or self._match_exact(conn, features)
+            or self._match_near_copy(conn, features)
+        )
+
+    def _match_url(self, conn: psycopg.Connection[Any], item: DedupInput) -> StoryMatch | None:
+        # Syndicated pages name their original in rel=canonical; the original may also
+        # arrive after a copy that pointed at it.
+        if item.declared_url and item.declared_url != item.canonical_url:
+            row = conn.execute(
+                """SELECT id, story_id FROM articles
+                   WHERE canonical_url = %(declared)s OR declared_url = %(declared)s
+                      OR declared_url = %(own)s
+                   ORDER BY id LIMIT 1""",
+                {"declared": item.declared_url, "own": item.canonical_url},
+            ).fetchone()
+        else:
+            row = conn.execute(
+                "SELECT id, story_id FROM articles WHERE declared_url = %s ORDER BY id LIMIT 1",
+                (item.canonical_url,),
+            ).fetchone()
+        return StoryMatch(Layer.URL, row[0], row[1], 1.0) if row else None
+
+    def _match_exact(self, conn: psycopg.Connection[Any], features: Features) -> StoryMatch | None:
+        row = conn.execute(
+            "SELECT id, story_id FROM articles WHERE text_hash = %s ORDER BY id LIMIT 1",
+            (features["text_hash"],),
+        ).fetchone()
+        return StoryMatch(Layer.EXACT, row[0], row[1], 1.0) if row else None
+
+    def _match_near_copy(
+        self, conn: psycopg.Connection[Any], features: Features
+    ) -> StoryMatch | None:
+        fp = _fingerprint_of(features)
+        if fp.shingle_count == 0:
+            return None
+        rows = conn.execute(
+            """SELECT s.article_id, a.story_id, s.minhash, s.shingles
+               FROM (SELECT article_id, count(*) AS shared FROM near_copy_buckets
+                     WHERE bucket = ANY(%s) GROUP BY article_id
+                     ORDER BY shared DESC, article_id LIMIT %s) AS c
+               JOIN near_copy_signatures s USING (article_id)
+               JOIN articles a ON a.id = s.article_id""",
+            (copies.lsh_keys(fp), self.settings.max_candidates),
+        ).fetchall()
+        best: StoryMatch | None = None
+        for article_id, story_id, minhash, shingle_count in rows:
+            other = copies.CopyFingerprint.from_bytes(minhash, shingle_count)
+            copy, score = copies.is_copy(fp, other, self.settings.near_copy_threshold)
+            if copy and (best is None or score > best.score):
+                best = StoryMatch(Layer.NEAR_COPY, article_id, story_id, score)
+        return best
+
+    # -- remember ------------------------------------------------------------------------
+    def remember(
+        self,
+        conn: psycopg.Connection[Any],
+        article_id: int,
+        story_id: int,
+        item: DedupInput,
+        features: Features,
+    ) -> None:
+        fp = _fingerprint_of(features)
+        if fp.shingle_count == 0:
+            return
+        conn.execute(
+            "INSERT INTO near_copy_signatures (article_id, minhash, shingles) VALUES (%s, %s, %s)",
+            (article_id, fp.to_bytes(), fp.shingle_count),
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO near_copy_buckets (bucket, article_id) VALUES (%s, %s)"
+                " ON CONFLICT DO NOTHING",
+                [(key, article_id) for key in copies.lsh_keys(fp)],
+            )
+
+
+def _fingerprint_of(features: Features) -> copies.CopyFingerprint:
+    return copies.CopyFingerprint.from_bytes(
+        base64.b64decode(features["minhash"]), int(features["shingles"])
+    )

@@ -1,0 +1,162 @@
+"""Shared fixtures: a real PostgreSQL database per test, Airflow isolated in a temp home.
+
+PostgreSQL: $TEST_DATABASE_URL (an admin URL), else the local server on 127.0.0.1:5432,
+else an embedded server (pgserver) so the suite runs on a machine without PostgreSQL.
+A migrated template database is built once per session; each test that asks for `db_url`
+gets a fresh copy of it and loses it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+# Airflow reads its configuration when first imported: set it before any test module can.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="news-ingest-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
+os.environ.setdefault("NO_COLOR", "1")
+# Tests choose their database explicitly; never the developer's.
+os.environ.pop("DATABASE_URL", None)
+os.environ.pop("AIRFLOW_CONN_NEWS_DB", None)
+
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _reachable(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A superuser URL to create and drop test databases."""
+    explicit = os.environ.get("TEST_DATABASE_URL")
+    if explicit:
+        return explicit
+    if _reachable(LOCAL_SERVER):
+        return LOCAL_SERVER
+    from pipeline.db import embedded_database_url
+
+    return embedded_database_url(tmp_path_factory.mktemp("pgserver"))
+
+
+def _with_dbname(admin_url: str, dbname: str) -> str:
+    params = psycopg.conninfo.conninfo_to_dict(admin_url)
+    params["dbname"] = dbname
+    return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
+
+
+def _create_database(admin_url: str, name: str, template: str | None = None) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        conn.execute(statement)
+    return _with_dbname(admin_url, name)
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_admin_url: str) -> Iterator[str]:
+    """Name of a database with every migration applied, cloned by `db_url`."""
+    from pipeline import db
+
+    name = f"news_ingest_tpl_{secrets.token_hex(4)}"
+    url = _create_database(pg_admin_url, name)
+    db.migrate(url)
+    yield name
+    _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def db_url(pg_admin_url: str, template_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, migrated database of this test's own; also exported as DATABASE_URL."""
+    name = f"news_ingest_test_{secrets.token_hex(4)}"
+    url = _create_database(pg_admin_url, name, template=template_db)
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield url
+    _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def empty_db_url(pg_admin_url: str) -> Iterator[str]:
+    """A fresh database with no schema at all, for migration tests."""
+    name = f"news_ingest_empty_{secrets.token_hex(4)}"
+    url = _create_database(pg_admin_url, name)
+    yield url
+    _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection on schema news of this test's database."""
+    from pipeline import db
+
+    with db.connection(db_url, autocommit=True) as connection:
+        yield connection
+
+
+TEST_FETCH_SETTINGS = {
+    "connect_timeout": 2,
+    "read_timeout": 2,
+    "total_timeout": 5,
+    "max_retries": 1,
+    "backoff_seconds": 0.01,
+    "max_retry_after": 1,
+    "concurrency": 4,
+}
+
+
+def write_config(
+    directory: Path, feeds: dict[str, str], *, fetch: dict[str, object] | None = None, **top: object
+) -> Path:
+    """A feeds.yaml for the given name → URL feeds, allowed to fetch from 127.0.0.1, with
+    small timeouts so hostile servers cost seconds, not minutes."""
+    import yaml
+
+    config = {
+        "allow_private_networks": True,
+        "fetch": {**TEST_FETCH_SETTINGS, **(fetch or {})},
+        "feeds": [{"name": name, "url": url} for name, url in feeds.items()],
+        **top,
+    }
+    path = directory / "feeds.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def seed_site(httpserver_ipv4: object) -> object:
+    """The scenario of tests/newssite.py: two outlets with the seeds, a syndicated copy."""
+    from newssite import build_seed_site
+
+    return build_seed_site(httpserver_ipv4)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def seed_config(tmp_path: Path, seed_site: object) -> Path:
+    return write_config(tmp_path, seed_site.feeds)  # type: ignore[attr-defined]
