@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from . import db
-from .config import Config, ConfigError, load_config, resolve_config_path
+from .cli_common import ConfigOption, SchemaOption, err, load_or_exit, out
+from .cli_feeds import feeds_app
+from .config import resolve_config_path
 
 app = typer.Typer(
     help="Poll news feeds, extract articles, fold duplicates into stories, store in PostgreSQL.",
@@ -23,23 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-feeds_app = typer.Typer(help="List, validate and check the configured feeds.", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
-
-# Piped output (logs, CI, `| less`) gets a wide console so tables are not truncated.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Feed config file [default: $NEWS_INGEST_CONFIG or config/feeds.yaml].",
-        show_default=False,
-    ),
-]
-SchemaOption = Annotated[str, typer.Option(help="PostgreSQL schema of the tables.")]
 
 
 @app.callback()
@@ -55,15 +40,6 @@ def _setup(
     # yoyo narrates every statement at INFO; its summary comes from pipeline.db.
     logging.getLogger("yoyo").setLevel(max(level, logging.WARNING))
     logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
-
-
-def _load(config_path: Path | None) -> Config:
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            err.print(f"[red]error[/red] {problem}", markup=True, highlight=False)
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -117,7 +93,7 @@ def run(
     """Run one ingest cycle over every enabled feed of the config."""
     from .ingest import run_cycle
 
-    cfg = _load(config)
+    cfg = load_or_exit(config)
     if not cfg.enabled_feeds:
         err.print(f"{resolve_config_path(config)}: no enabled feeds")
         raise typer.Exit(1)
@@ -168,28 +144,6 @@ def _print_summary(report: Any) -> None:
         f"{stats['articles_copies']} copies, {stats['articles_same_story']} same story), "
         f"{stats['articles_failed']} failed, in {stats['seconds']:.1f} s",
         highlight=False,
-    )
-
-
-@feeds_app.command("list")
-def feeds_list(config: ConfigOption = None) -> None:
-    """Show the configured feeds."""
-    cfg = _load(config)
-    table = Table()
-    for column in ("name", "url", "language", "enabled"):
-        table.add_column(column)
-    for feed in cfg.feeds:
-        table.add_row(feed.name, feed.url, feed.language or "", "yes" if feed.enabled else "no")
-    out.print(table)
-
-
-@feeds_app.command("validate")
-def feeds_validate(config: ConfigOption = None) -> None:
-    """Check the config file; print every problem with file, line and feed name."""
-    cfg = _load(config)
-    path = resolve_config_path(config)
-    out.print(
-        f"{path}: OK, {len(cfg.feeds)} feeds ({len(cfg.enabled_feeds)} enabled)", highlight=False
     )
 
 

@@ -1,0 +1,39 @@
+"""What every `news-ingest` command shares: consoles, the --config option, config loading."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .config import Config, ConfigError, load_config
+
+# Piped output (logs, CI, `| less`) gets a wide console so tables are not truncated.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Feed config file [default: $NEWS_INGEST_CONFIG or config/feeds.yaml].",
+        show_default=False,
+    ),
+]
+
+SchemaOption = Annotated[str, typer.Option(help="PostgreSQL schema of the tables.")]
+
+
+def load_or_exit(config_path: Path | None) -> Config:
+    """The validated config, or every problem printed (file:line: feed: field: message)
+    and exit status 1."""
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]error[/red] {problem}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
