@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,12 +44,15 @@ def embedded_database_url(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL server kept in data_dir/postgres."""
     global _embedded_server
     if _embedded_server is None:
-        import pgserver  # heavy and only needed without DATABASE_URL
-
         pgdata = (data_dir / "postgres").resolve()
         pgdata.mkdir(parents=True, exist_ok=True)
         log.info("DATABASE_URL is not set: using embedded PostgreSQL in %s", pgdata)
-        _embedded_server = pgserver.get_server(pgdata)
+        with warnings.catch_warnings():
+            # platformdirs complains when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
+            warnings.simplefilter("ignore")
+            import pgserver  # heavy and only needed without DATABASE_URL
+
+            _embedded_server = pgserver.get_server(pgdata)
     return str(_embedded_server.get_uri())
 
 
