@@ -15,7 +15,9 @@ from rich.table import Table
 
 from . import db
 from .cli_common import ConfigOption, SchemaOption, err, load_or_exit, out
+from .cli_dedup import cluster, eval_dedup
 from .cli_feeds import feeds_app
+from .cli_stories import stories
 from .config import resolve_config_path
 
 app = typer.Typer(
@@ -25,6 +27,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(feeds_app, name="feeds")
+app.command()(cluster)
+app.command("eval-dedup")(eval_dedup)
+app.command("stories")(stories)
 
 
 @app.callback()
