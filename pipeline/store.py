@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from .stories.engine import DedupInput, Features, StoryEngine, StoryMatch
@@ -63,12 +64,24 @@ def store_staged(
     batch_size: int = DEFAULT_BATCH_SIZE,
     run_id: str | None = None,
     on_batch: Callable[[int], None] | None = None,
+    arrival_order: bool = False,
 ) -> StoreReport:
-    """Move every staged article into articles/stories; return what happened to each."""
+    """Move every staged article into articles/stories; return what happened to each.
+
+    Articles are stored earliest-published first, so an original opens its story and its
+    copies join it whichever feed delivered first; `arrival_order` stores them in the order
+    they were staged instead (`news-ingest cluster`: file order).
+    """
     report = StoreReport()
     while True:
         stored = _store_batch(
-            conn, engine, schema=schema, limit=batch_size, run_id=run_id, report=report
+            conn,
+            engine,
+            schema=schema,
+            limit=batch_size,
+            run_id=run_id,
+            report=report,
+            arrival_order=arrival_order,
         )
         if stored == 0:
             return report
@@ -85,18 +98,18 @@ def _store_batch(
     limit: int,
     run_id: str | None,
     report: StoreReport,
+    arrival_order: bool,
 ) -> int:
+    order = "s.seq" if arrival_order else "coalesce(s.published_at, s.fetched_at), s.seq"
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (assign_lock_key(schema),))
         with conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(
-                # Earliest article first, so an original opens its story and its copies
-                # join it, whichever feed happened to deliver first; seq breaks ties in
-                # arrival order (`cluster` stages one article at a time: file order).
-                """SELECT s.*, src.name AS source_name FROM staged_articles s
-                   JOIN sources src ON src.id = s.source_id
-                   ORDER BY coalesce(s.published_at, s.fetched_at), s.seq
-                   LIMIT %s FOR UPDATE OF s""",
+                sql.SQL(
+                    """SELECT s.*, src.name AS source_name FROM staged_articles s
+                       JOIN sources src ON src.id = s.source_id
+                       ORDER BY {order} LIMIT %s FOR UPDATE OF s"""
+                ).format(order=sql.SQL(order)),
                 (limit,),
             ).fetchall()
         if not rows:
@@ -146,10 +159,12 @@ def _store_one(
     match = engine.match(conn, item, features)
     story_id = match.story_id if match else _new_story(conn, item)
     article_id = _insert_article(conn, row, story_id, run_id)
-    engine.remember(conn, article_id, story_id, item, features)
-    if match:
-        _link(conn, article_id, match)
-    _count_member(conn, story_id, item.event_time)
+    # Writes only from here on: one round trip instead of one per statement.
+    with conn.pipeline():
+        engine.remember(conn, article_id, story_id, item, features)
+        if match:
+            _link(conn, article_id, match)
+        _count_member(conn, story_id, item.event_time)
     report.story_ids[row["canonical_url"]] = story_id
     log.debug(
         "stored %s as article %s in story %s (%s)",

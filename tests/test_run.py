@@ -144,3 +144,23 @@ def test_extract_command_prints_what_the_pipeline_stores(
         assert article.paragraphs[0] in data["text"]
     else:
         assert out.startswith(article.paragraphs[0][:40])
+
+
+def test_seed_reports_from_two_feeds_share_a_story_the_modi_visit_does_not(
+    db_url: str, seed_site: SiteMap, seed_config: Path, conn: psycopg.Connection[Any]
+) -> None:
+    """The acceptance case of the story engine, through the whole pipeline: the two SCO
+    reports come from different outlets' feeds and end up in one story; Putin receiving
+    Modi in Moscow a week later stays a story of its own."""
+    news_ingest("run", "--config", str(seed_config))
+    story_of = dict(rows(conn, "SELECT canonical_url, story_id FROM articles"))
+    by_label: dict[str, set[int]] = {}
+    for url, label in seed_site.stories.items():
+        by_label.setdefault(label, set()).add(story_of[canonical_url(url)])
+    assert len(by_label["sco-astana-2024"]) == 1
+    for label, stories in by_label.items():
+        assert len(stories) == 1, label
+        if label != "sco-astana-2024":
+            assert not stories & by_label["sco-astana-2024"], label
+    layers = {r[0] for r in rows(conn, "SELECT layer FROM article_links")}
+    assert "same_story" in layers

@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
 
 from ..textnorm import normalized_for_hash
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 MINHASH_SEED = 1
 # 32 bands of 4 rows: an article pair with Jaccard 0.5 shares a bucket with p = 0.87,
@@ -48,6 +51,10 @@ def shingles(text: str, size: int) -> set[bytes]:
 @lru_cache(maxsize=4)
 def _template(num_perm: int) -> MinHash:
     # Building the permutations is the expensive part of MinHash(); copy a template instead.
+    # Imported here: the datasketch package takes 1.5 s to import, which commands that
+    # never fingerprint (feeds, extract) should not pay.
+    from datasketch import MinHash
+
     return MinHash(num_perm=num_perm, seed=MINHASH_SEED)
 
 

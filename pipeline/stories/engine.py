@@ -8,7 +8,8 @@ The seam the rest of the pipeline sees is `StoryEngine`:
   lock, and keep all state in PostgreSQL so any number of workers share it.
 
 `LayeredEngine` tries the cheapest evidence first: same canonical URL, then the exact
-text hash, then near-copy MinHash buckets.
+text hash, then near-copy MinHash buckets, then the same-story model (candidates from an
+inverted index within a time window, scored against each candidate story's recent members).
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+import numpy as np
 import psycopg
 
 from ..config import DedupSettings
 from ..textnorm import text_hash
-from . import copies
+from . import copies, similarity, state
+from . import profile as prof
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 
 class Layer(StrEnum):
@@ -96,10 +99,21 @@ class LayeredEngine:
 
     def __init__(self, settings: DedupSettings) -> None:
         self.settings = settings
+        # Profiles (and the statistics they were built with) from `match`, stored by
+        # `remember`: same transaction, same article.
+        self._profiles: dict[str, tuple[prof.ArticleProfile, state.TermStatsSnapshot]] = {}
 
     # -- prepare -------------------------------------------------------------------------
     def prepare(self, items: Sequence[DedupInput]) -> list[Features]:
-        return [self._copy_features(item) for item in items]
+        """Copy fingerprints and, in one batch, the embeddings (the costly part)."""
+        embeddings: list[str | None] = [None] * len(items)
+        if self.settings.embeddings and items:
+            vectors = prof.embed_texts([prof.embedding_text(i.title, i.text) for i in items])
+            embeddings = [_b64(prof.embedding_to_bytes(vector)) for vector in vectors]
+        return [
+            {**self._copy_features(item), "embedding": embedding}
+            for item, embedding in zip(items, embeddings, strict=True)
+        ]
 
     def _copy_features(self, item: DedupInput) -> Features:
         fp = copies.fingerprint(
@@ -108,7 +122,7 @@ class LayeredEngine:
         return {
             "v": FEATURES_VERSION,
             "text_hash": text_hash(item.text),
-            "minhash": base64.b64encode(fp.to_bytes()).decode("ascii"),
+            "minhash": _b64(fp.to_bytes()),
             "shingles": fp.shingle_count,
         }
 
@@ -123,6 +137,7 @@ class LayeredEngine:
             self._match_url(conn, item)
             or self._match_exact(conn, features)
             or self._match_near_copy(conn, features)
+            or self._match_same_story(conn, item, features)
         )
 
     def _match_url(self, conn: psycopg.Connection[Any], item: DedupInput) -> StoryMatch | None:
@@ -173,6 +188,63 @@ class LayeredEngine:
                 best = StoryMatch(Layer.NEAR_COPY, article_id, story_id, score)
         return best
 
+    def _profile(
+        self, conn: psycopg.Connection[Any], item: DedupInput, features: Features
+    ) -> prof.ArticleProfile:
+        """The article's profile against the corpus statistics as they are now (before the
+        article itself is counted). Kept until `remember` stores it."""
+        cached = self._profiles.get(item.canonical_url)
+        if cached is not None:
+            return cached[0]
+        stats = state.load_term_stats(conn, prof.stems_of(item.title, item.text))
+        embedding = features.get("embedding")
+        profile = prof.build_profile(
+            item.title,
+            item.text,
+            item.language,
+            item.published_at.date() if item.published_at else None,
+            stats,
+            embedding=prof.embedding_from_bytes(base64.b64decode(embedding)) if embedding else None,
+        )
+        self._profiles[item.canonical_url] = (profile, stats)
+        return profile
+
+    def _keys(self, item: DedupInput) -> list[str]:
+        """Candidate keys of a profiled article, without terms so common that their posting
+        lists would cost more to scan than they say about the story."""
+        profile, stats = self._profiles[item.canonical_url]
+        cap = self.settings.candidate_key_max_df
+        return [
+            key
+            for key in similarity.candidate_keys(profile)
+            if not key.startswith("t:") or stats.df(key[2:]) < cap
+        ]
+
+    def _match_same_story(
+        self, conn: psycopg.Connection[Any], item: DedupInput, features: Features
+    ) -> StoryMatch | None:
+        profile = self._profile(conn, item, features)
+        candidates = state.candidate_articles(
+            conn,
+            self._keys(item),
+            profile.published,
+            window_days=self.settings.story_window_days,
+            limit=self.settings.max_candidates,
+        )
+        best: StoryMatch | None = None
+        stories = state.story_members(conn, candidates, per_story=similarity.MAX_MEMBERS)
+        for story_id, members in stories.items():
+            cosines = _embedding_cosines(profile, members)
+            scores = [
+                similarity.same_story_score(profile, m.profile, emb)
+                for m, emb in zip(members, cosines, strict=True)
+            ]
+            score = similarity.aggregate_member_scores(scores)
+            if score >= self.settings.same_story_threshold and (best is None or score > best.score):
+                closest = members[int(np.argmax(scores))]
+                best = StoryMatch(Layer.SAME_STORY, closest.article_id, story_id, round(score, 4))
+        return best
+
     # -- remember ------------------------------------------------------------------------
     def remember(
         self,
@@ -182,6 +254,13 @@ class LayeredEngine:
         item: DedupInput,
         features: Features,
     ) -> None:
+        profile = self._profile(conn, item, features)
+        keys = self._keys(item)
+        del self._profiles[item.canonical_url]
+        # Copies are members too: a later report may resemble the copy more than the
+        # original, and every document counts towards the term statistics.
+        state.save_profile(conn, article_id, story_id, profile, keys)
+        state.count_document(conn, profile)
         fp = _fingerprint_of(features)
         if fp.shingle_count == 0:
             return
@@ -189,15 +268,28 @@ class LayeredEngine:
             "INSERT INTO near_copy_signatures (article_id, minhash, shingles) VALUES (%s, %s, %s)",
             (article_id, fp.to_bytes(), fp.shingle_count),
         )
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO near_copy_buckets (bucket, article_id) VALUES (%s, %s)"
-                " ON CONFLICT DO NOTHING",
-                [(key, article_id) for key in copies.lsh_keys(fp)],
-            )
+        conn.execute(
+            """INSERT INTO near_copy_buckets (bucket, article_id)
+               SELECT unnest(%s::bigint[]), %s ON CONFLICT DO NOTHING""",
+            (sorted(set(copies.lsh_keys(fp))), article_id),
+        )
 
 
 def _fingerprint_of(features: Features) -> copies.CopyFingerprint:
     return copies.CopyFingerprint.from_bytes(
         base64.b64decode(features["minhash"]), int(features["shingles"])
     )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _embedding_cosines(
+    profile: prof.ArticleProfile, members: Sequence[state.Member]
+) -> list[float | None]:
+    """All members' embedding cosines with one matrix product (None: score computes it)."""
+    if profile.embedding is None or any(m.profile.embedding is None for m in members):
+        return [None] * len(members)
+    matrix = np.stack([m.profile.embedding for m in members])  # type: ignore[misc]
+    return [float(x) for x in matrix @ profile.embedding]

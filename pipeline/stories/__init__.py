@@ -1,0 +1,1 @@
+"""Story dedup: article profiles (profile) and same-story scoring (similarity)."""
