@@ -88,7 +88,11 @@ def news_ingest() -> None:
         config = load_config(config_path())
         with (
             db.pool(database_url(), max_size=config.fetch.concurrency + 1) as pool,
-            Fetcher(config.fetch, allow_private_networks=config.allow_private_networks) as fetcher,
+            Fetcher(
+                config.fetch,
+                allow_private_networks=config.allow_private_networks,
+                private_hosts=config.allow_private_hosts,
+            ) as fetcher,
         ):
             report = collect(
                 pool,

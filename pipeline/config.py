@@ -28,10 +28,23 @@ class _Strict(BaseModel):
 class Feed(_Strict):
     """One news feed an editor configured."""
 
-    name: str = Field(description="Short unique id: lowercase letters, digits, '.', '_', '-'.")
-    url: str = Field(description="The RSS or Atom feed's http(s) URL.")
+    name: str = Field(
+        description="Short unique id: lowercase letters, digits, '.', '_', '-' (max. 64).",
+        # Schema-only: the validator below enforces the same rule with a better message.
+        json_schema_extra={"pattern": FEED_NAME_RE.pattern, "examples": ["tagesschau"]},
+    )
+    url: str = Field(
+        description="The RSS or Atom feed's http(s) URL.",
+        json_schema_extra={
+            "pattern": "^\\s*[hH][tT][tT][pP][sS]?://",
+            "format": "uri",
+            "examples": ["https://www.tagesschau.de/index~rss2.xml"],
+        },
+    )
     language: str | None = Field(
-        default=None, description="ISO 639-1 code (de, en, ...): a hint when pages do not say."
+        default=None,
+        description="ISO 639-1 code (de, en, ...): a hint when pages do not say.",
+        json_schema_extra={"pattern": LANGUAGE_RE.pattern, "examples": ["de", "en"]},
     )
     enabled: bool = Field(default=True, description="false keeps the feed listed but not polled.")
 
@@ -67,23 +80,47 @@ PositiveInt = Annotated[int, Field(gt=0)]
 class FetchSettings(_Strict):
     """How politely and how defensively we talk to the web."""
 
-    user_agent: str = "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest)"
-    connect_timeout: PositiveFloat = 10.0
-    read_timeout: PositiveFloat = 20.0
+    user_agent: str = Field(
+        default="news-ingest/0.1 (+https://github.com/news-ingest/news-ingest)",
+        description="User-Agent header of every request (also the robots.txt agent name).",
+    )
+    connect_timeout: PositiveFloat = Field(
+        default=10.0, description="Seconds to establish a connection (TCP and TLS)."
+    )
+    read_timeout: PositiveFloat = Field(
+        default=20.0, description="Seconds a response may stay silent before the read fails."
+    )
     total_timeout: PositiveFloat = Field(
         default=60.0, description="Wall-clock cap per request, so a slow drip cannot hold a worker."
     )
-    max_feed_bytes: PositiveInt = 10_000_000
-    max_article_bytes: PositiveInt = 5_000_000
-    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
-    max_retries: Annotated[int, Field(ge=0, le=10)] = 2
-    backoff_seconds: Annotated[float, Field(ge=0)] = 1.0
+    max_feed_bytes: PositiveInt = Field(
+        default=10_000_000, description="Largest feed document (decoded bytes) we read."
+    )
+    max_article_bytes: PositiveInt = Field(
+        default=5_000_000, description="Largest article page (decoded bytes) we read."
+    )
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = Field(
+        default=5, description="Redirect hops followed per request."
+    )
+    max_retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        default=2,
+        description="Retries after network errors, connect timeouts and HTTP 408/429/5xx.",
+    )
+    backoff_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=1.0, description="First retry delay; it doubles with every further retry."
+    )
     max_retry_after: Annotated[float, Field(ge=0)] = Field(
         default=120.0, description="Longer Retry-After values are not waited for; the fetch fails."
     )
-    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
-    per_host_concurrency: Annotated[int, Field(ge=1, le=16)] = 2
-    respect_robots: bool = True
+    concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=8, description="Feeds (and article downloads) fetched in parallel."
+    )
+    per_host_concurrency: Annotated[int, Field(ge=1, le=16)] = Field(
+        default=2, description="Most requests in flight to one host at a time."
+    )
+    respect_robots: bool = Field(
+        default=True, description="Obey robots.txt (and its Crawl-delay) for article pages."
+    )
     max_entries_per_feed: PositiveInt = Field(
         default=500, description="Entries beyond this many in one feed document are ignored."
     )
@@ -102,13 +139,28 @@ class DedupSettings(_Strict):
         default=0.7,
         description="Share of the shorter text's word shingles found in the other: a copy.",
     )
-    shingle_size: Annotated[int, Field(ge=1, le=10)] = 5
-    num_perm: Annotated[int, Field(ge=16, le=512)] = 128
-    same_story_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    shingle_size: Annotated[int, Field(ge=1, le=10)] = Field(
+        default=5, description="Words per shingle of the near-copy fingerprint."
+    )
+    num_perm: Annotated[int, Field(ge=16, le=512)] = Field(
+        default=128, description="MinHash permutations of the near-copy fingerprint."
+    )
+    same_story_threshold: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.44,
+        description="Score (0-1) from which an article joins an existing story; see "
+        "pipeline/stories/similarity.py for how it is computed.",
+    )
     story_window_days: PositiveInt = Field(
         default=7, description="Only stories active this close to an article's date are candidates."
     )
-    max_candidates: PositiveInt = 50
+    max_candidates: PositiveInt = Field(
+        default=50, description="Most stored articles compared with each new article."
+    )
+    candidate_key_max_df: PositiveInt = Field(
+        default=1000,
+        description="Terms in more documents than this are not used as candidate keys: "
+        "their posting lists are long and say little about the story.",
+    )
     embeddings: bool = Field(default=True, description="Use the multilingual sentence encoder.")
 
 
@@ -119,13 +171,36 @@ class Config(_Strict):
         default=False,
         description="Allow fetching from loopback/private/link-local addresses (tests only).",
     )
+    allow_private_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Hosts ('name', 'name:port', 'IP:port') that may be on private addresses although "
+            "allow_private_networks is false, e.g. an intranet feed server. Only these exact "
+            "hosts are exempt: entries and redirects elsewhere stay guarded."
+        ),
+    )
     schedule: str | None = Field(
         default="*/15 * * * *",
         description="Airflow schedule of the news_ingest DAG (cron or preset); null = manual only.",
     )
-    fetch: FetchSettings = FetchSettings()
-    dedup: DedupSettings = DedupSettings()
-    feeds: list[Feed] = Field(default_factory=list)
+    fetch: FetchSettings = Field(
+        default=FetchSettings(), description="HTTP timeouts, size caps, retries, politeness."
+    )
+    dedup: DedupSettings = Field(
+        default=DedupSettings(), description="Thresholds of the story engine."
+    )
+    feeds: list[Feed] = Field(
+        default_factory=list, description="The feeds to poll; names and URLs must be unique."
+    )
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _hosts_are_hosts(cls, value: list[str]) -> list[str]:
+        from .netguard import parse_host_entry
+
+        for entry in value:
+            parse_host_entry(entry)
+        return [entry.strip().lower() for entry in value]
 
     @property
     def enabled_feeds(self) -> list[Feed]:
@@ -141,7 +216,13 @@ class Config(_Strict):
 def validate_http_url(value: str) -> str:
     """Return `value` if it is an absolute http(s) URL with a host, else raise ValueError."""
     value = value.strip()
-    parts = urlsplit(value)
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(f"must not contain spaces or control characters (got {value!r})")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL (got {value!r}: {exc})") from None
     if parts.scheme not in ("http", "https"):
         raise ValueError(f"must be an http:// or https:// URL (got {value!r})")
     if not parts.hostname:

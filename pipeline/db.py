@@ -103,6 +103,9 @@ def pool(
         },
         open=True,
         name="news-ingest",
+        # An idle connection may have died (PostgreSQL restarted, a proxy timed it out):
+        # test it on checkout, so the next statement gets a live one instead of an error.
+        check=ConnectionPool.check_connection,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,8 @@ from .textnorm import clean_line, clean_text
 from .urls import absolute_http_url, canonical_url
 
 log = logging.getLogger(__name__)
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Dates outside this range are feed bugs (epoch zero, year 2999), not publication times.
 EARLIEST_PLAUSIBLE_DATE = datetime(1995, 1, 1, tzinfo=UTC)
@@ -141,9 +144,13 @@ def _entry(raw: Any, *, feed_url: str, now: datetime) -> FeedEntry | str:
         link = guid
     if not link:
         return "entry has no link"
+    link = str(link).strip()
+    if _CONTROL_CHARS.search(link):
+        # A NUL cannot even be stored in PostgreSQL, and no real article URL has one.
+        return f"link contains control characters: {clean_line(link, 200)}"
     url = absolute_http_url(link, feed_url)
     if url is None:
-        return f"link is not an http(s) URL: {str(link)[:200]}"
+        return f"link is not an http(s) URL: {clean_line(link, 200)}"
     try:
         canonical = canonical_url(url)
     except ValueError as exc:

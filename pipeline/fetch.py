@@ -42,7 +42,14 @@ import httpx
 import tenacity
 
 from .config import FetchSettings
-from .netguard import Resolver, UnsafeURLError, check_url, resolve_checked, system_resolver
+from .netguard import (
+    PrivateHosts,
+    Resolver,
+    UnsafeURLError,
+    check_url,
+    resolve_checked,
+    system_resolver,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -197,10 +204,13 @@ class _GuardedBackend(httpcore.NetworkBackend):
     destination changes: from "whatever a second DNS lookup says" to "the address we checked".
     """
 
-    def __init__(self, resolver: Resolver, *, allow_private: bool) -> None:
+    def __init__(
+        self, resolver: Resolver, *, allow_private: bool, private_hosts: PrivateHosts
+    ) -> None:
         self._inner = httpcore.SyncBackend()
         self._resolver = resolver
         self._allow_private = allow_private
+        self._private_hosts = private_hosts
 
     def connect_tcp(
         self,
@@ -212,7 +222,10 @@ class _GuardedBackend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         try:
             addresses = resolve_checked(
-                host, port, resolver=self._resolver, allow_private=self._allow_private
+                host,
+                port,
+                resolver=self._resolver,
+                allow_private=self._allow_private or self._private_hosts.allows(host, port),
             )
         except OSError as exc:  # UnsafeURLError is not one: it passes through httpx unchanged
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
@@ -423,6 +436,7 @@ class _Robots:
     url: str
     parser: urllib.robotparser.RobotFileParser | None = None  # None: no rules, allow all
     unreachable: str | None = None  # set: RFC 9309 says assume everything is disallowed
+    refused: str | None = None  # set: the SSRF guard refused the origin itself
     crawl_delay: float | None = None
 
     def denial(self, url: str, user_agent: str) -> str | None:
@@ -457,6 +471,8 @@ def _robots_from(result: FetchResult, user_agent: str) -> _Robots:
         return _Robots(url, unreachable=result.error or f"HTTP {status}")
     if result.outcome is FetchOutcome.REDIRECT_ERROR:
         return _Robots(url)  # RFC 9309: past five redirects it MAY be treated as unavailable
+    if result.outcome is FetchOutcome.REFUSED and not result.redirects:
+        return _Robots(url, unreachable=result.error, refused=result.error)
     return _Robots(url, unreachable=result.error or str(result.outcome))
 
 
@@ -497,11 +513,19 @@ class Fetcher:
         settings: FetchSettings,
         *,
         allow_private_networks: bool = False,
+        private_hosts: Iterable[str] = (),
         resolver: Resolver | None = None,
     ) -> None:
+        """`private_hosts`: host or host:port entries exempt from the private-address check
+        (config `allow_private_hosts`), for intranet feeds; everything else stays guarded."""
         self._settings = settings
         self._allow_private = allow_private_networks
-        backend = _GuardedBackend(resolver or system_resolver, allow_private=allow_private_networks)
+        self._private_hosts = PrivateHosts(private_hosts)
+        backend = _GuardedBackend(
+            resolver or system_resolver,
+            allow_private=allow_private_networks,
+            private_hosts=self._private_hosts,
+        )
         self._client = httpx.Client(
             transport=_guarded_transport(backend),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
@@ -591,14 +615,15 @@ class Fetcher:
         chain = [_normalized(url)]  # targets come normalised from httpx; compare like with like
         while True:
             try:
-                check_url(current, allow_private=self._allow_private)
+                allow = self._allow_private or self._private_hosts.allows_url(current)
+                check_url(current, allow_private=allow)
             except UnsafeURLError as exc:
                 via = f" (redirected from {chain[-2]})" if len(chain) > 1 else ""
                 return _Reply(FetchOutcome.REFUSED, error=f"{exc}{via}")
             if robots:
                 denial = self._robots_denial(current)
                 if denial is not None:
-                    return _Reply(FetchOutcome.ROBOTS_DISALLOWED, error=denial)
+                    return denial
             reply = self._request_with_retries(current, headers, max_bytes, truncate, trace)
             if reply.location is None:
                 return reply
@@ -773,8 +798,15 @@ class Fetcher:
                 gate = self._gates[host] = _HostGate(self._settings.per_host_concurrency)
             return gate
 
-    def _robots_denial(self, url: str) -> str | None:
-        return self._robots_for(url).denial(url, self._settings.user_agent)
+    def _robots_denial(self, url: str) -> _Reply | None:
+        robots = self._robots_for(url)
+        if robots.refused is not None:
+            # The guard refused robots.txt because of the origin's address (a name resolving
+            # to a private address): the article is refused for the same reason, and must be
+            # recorded as such, not as a robots.txt problem.
+            return _Reply(FetchOutcome.REFUSED, error=robots.refused)
+        denial = robots.denial(url, self._settings.user_agent)
+        return None if denial is None else _Reply(FetchOutcome.ROBOTS_DISALLOWED, error=denial)
 
     def _robots_for(self, url: str) -> _Robots:
         robots_url = _robots_url(url)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -72,6 +72,7 @@ class FeedReport:
     failed: int = 0  # articles that could not be fetched or extracted this run
     error: str | None = None
     staged: list[str] = field(default_factory=list)  # canonical URLs staged by this call
+    crashed: bool = False  # ended by an exception, not by a recorded outcome
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -390,7 +391,11 @@ def run_cycle(
     feeds = config.enabled_feeds
     with open_cycle(config, url=url, schema=schema, run_id=run_id, trigger="cli") as pool:
         with (
-            Fetcher(config.fetch, allow_private_networks=config.allow_private_networks) as fetcher,
+            Fetcher(
+                config.fetch,
+                allow_private_networks=config.allow_private_networks,
+                private_hosts=config.allow_private_hosts,
+            ) as fetcher,
             ThreadPoolExecutor(
                 max_workers=config.fetch.concurrency, thread_name_prefix="article"
             ) as articles,
@@ -412,13 +417,32 @@ def run_cycle(
                 )
                 for feed in feeds
             ]
-            for feed, future in zip(feeds, futures, strict=True):
-                _report_or_crash(feed, future)
+            crashed = {
+                report.feed: report.error or "crashed"
+                for report in (
+                    _report_or_crash(feed, future)
+                    for feed, future in zip(feeds, futures, strict=True)
+                )
+                if report.crashed
+            }
         store(pool, config, schema=schema, run_id=run_id, engine=engine, progress=progress)
         with pool.connection() as conn:
-            run = RunReport(run_id, feed_summaries(conn, run_id), time.monotonic() - started)
+            summaries = _with_crashes(feed_summaries(conn, run_id), crashed)
+            run = RunReport(run_id, summaries, time.monotonic() - started)
             finish_run(conn, run_id, run.stats())
     return run
+
+
+def _with_crashes(summaries: list[FeedSummary], crashed: dict[str, str]) -> list[FeedSummary]:
+    """Summaries come from what the run recorded; a feed that crashed half-way (its database
+    connection died, a bug) may have recorded only successes, yet did not finish: report it
+    as failed, or the run would claim success for articles it never got to."""
+    return [
+        replace(summary, status="failed", error=f"crashed: {crashed[summary.feed]}")
+        if summary.feed in crashed
+        else summary
+        for summary in summaries
+    ]
 
 
 def _report_or_crash(feed: Feed, future: Any) -> FeedReport:
@@ -427,4 +451,6 @@ def _report_or_crash(feed: Feed, future: Any) -> FeedReport:
         return future.result()
     except Exception as exc:
         log.exception("feed %s crashed", feed.name)
-        return FeedReport(feed=feed.name, status="failed", error=f"{type(exc).__name__}: {exc}")
+        return FeedReport(
+            feed=feed.name, status="failed", error=f"{type(exc).__name__}: {exc}", crashed=True
+        )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Iterable
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -44,6 +45,51 @@ class Resolver(Protocol):
 
 class UnsafeURLError(ValueError):
     """The URL or the address it leads to must not be fetched; the message says why."""
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def parse_host_entry(entry: str) -> tuple[str, int | None]:
+    """(host, port) of an `allow_private_hosts` entry: a name or IP, optionally with :port
+    ('intranet.example', 'intranet.example:8080', '10.1.2.3', '[fd00::1]:443')."""
+    text = entry.strip().lower()
+    try:
+        parts = urlsplit(f"//{text}")
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a host or host:port: {entry!r} ({exc})") from None
+    if (
+        not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or any(c.isspace() or not c.isprintable() for c in text)
+    ):
+        raise ValueError(f"must be a host name or IP, optionally with :port (got {entry!r})")
+    return parts.hostname, port
+
+
+class PrivateHosts:
+    """Hosts an operator named as trusted although they are on private addresses (intranet
+    feeds). Only the exact host (and port, when given) is exempt; a redirect elsewhere and
+    every other name stay guarded."""
+
+    def __init__(self, entries: Iterable[str] = ()) -> None:
+        self._entries = frozenset(parse_host_entry(entry) for entry in entries)
+
+    def allows(self, host: str, port: int | None) -> bool:
+        host = host.strip("[]").lower()
+        return (host, None) in self._entries or (port is not None and (host, port) in self._entries)
+
+    def allows_url(self, url: str) -> bool:
+        try:
+            parts = urlsplit(url)
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+        except ValueError:
+            return False
+        return bool(parts.hostname) and self.allows(parts.hostname or "", port)
 
 
 def system_resolver(host: str, port: int) -> list[str]:

@@ -55,19 +55,25 @@ def record_fetch(
             run_id,
             source_id,
             kind,
-            result.url,
-            result.final_url,
+            _storable(result.url),
+            _storable(result.final_url),
             result.elapsed_ms,
             result.status,
             result.bytes_read,
-            result.etag,
-            result.last_modified,
+            _storable(result.etag),
+            _storable(result.last_modified),
             outcome or str(result.outcome),
-            error if error is not None else result.error,
-            warnings,
+            _storable(error if error is not None else result.error),
+            _storable(warnings),
             entries,
         ),
     )
+
+
+def _storable(text: str | None) -> str | None:
+    """Text PostgreSQL accepts: these fields echo what servers and feeds sent, and a NUL in
+    a text parameter fails the whole insert (and with it the feed)."""
+    return text.replace("\x00", "\ufffd") if text else text
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
--- depends: 0003_story_engine
+-- depends: 0004_reader_role
 -- The analysts' layer: full-text search on articles, readable views, a daily rollup and
 -- the indexes the queries of docs/QUERIES.md need.
 -- Names are unqualified (the migrator sets search_path). Functions use SQL-standard
