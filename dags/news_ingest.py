@@ -14,6 +14,8 @@ the `news` schema of the `news_db` connection.
 - **store_articles** runs once every feed is done, failed or not: it assigns stories and
   inserts articles in serialised batches, logs the run summary and publishes it as the
   `extra` of the `news.articles` asset event (and as its XCom).
+- **check_feeds** fails the run when any feed failed, naming them, so the run's state
+  says what alerting needs to know; the other feeds' articles are stored all the same.
 
 Article bodies never travel through XCom: mapped tasks hand on counts and staging keys.
 Every fetch attempt is in `news.fetches`; failed articles are in `news.failed_items`
@@ -27,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import TriggerRule, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 from news_airflow import (
     ARTICLES_ASSET,
     DEFAULT_ARGS,
@@ -73,9 +76,12 @@ def news_ingest() -> None:
         pool=FEED_POOL,
         retries=3,
         execution_timeout=timedelta(minutes=20),
+        multiple_outputs=False,
     )
     def collect_feed(feed: dict[str, Any]) -> dict[str, Any]:
-        """Fetch one feed and stage its new articles; fail (and retry) if the feed fails."""
+        """Fetch one feed and stage its new articles. A transient failure (network, 5xx,
+        429) fails the task for a retry; a permanent one (404, not a feed) fails it at
+        once: retrying would only hold up every other feed's store step."""
         context = get_current_context()
         context["feed_name"] = feed["name"]  # type: ignore[typeddict-unknown-key]  # names the mapped task
 
@@ -112,12 +118,15 @@ def news_ingest() -> None:
             report.failed,
         )
         if report.status == "failed":
-            raise RuntimeError(f"feed {report.feed} failed: {report.error}")
+            message = f"feed {report.feed} failed: {report.error}"
+            if not report.transient:
+                raise AirflowFailException(f"{message} (permanent: not retried)")
+            raise RuntimeError(message)
         summary = report.as_dict()
         summary["staged"] = len(report.staged)
         return summary
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[ARTICLES_ASSET])
+    @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[ARTICLES_ASSET], multiple_outputs=False)
     def store_articles(*, outlet_events: Any = None) -> dict[str, Any]:
         """Assign stories and store every staged article; publish the run's counts."""
         from pipeline import db
@@ -166,8 +175,22 @@ def news_ingest() -> None:
         outlet_events[ARTICLES_ASSET].extra = {"run_id": run_id, **stats}
         return stats
 
+    @task
+    def check_feeds(stats: dict[str, Any]) -> None:
+        """Fail the run when a feed failed: the run's state is what alerting watches, and
+        store_articles (which ran regardless) cannot say it."""
+        failed = stats.get("failed_feeds") or []
+        if failed:
+            raise AirflowFailException(
+                f"{len(failed)} of {stats['feeds']} feeds failed: {', '.join(failed)} "
+                "(see their collect_feed logs; articles of the other feeds are stored)"
+            )
+        log.info("all %d feeds ok or not modified", stats["feeds"])
+
     collected = collect_feed.expand(feed=load_feeds())
-    collected >> store_articles()
+    stats = store_articles()
+    collected >> stats
+    check_feeds(stats)
 
 
 news_ingest()

@@ -28,16 +28,10 @@ import feedparser
 
 from .config import FetchSettings
 from .feed_parser import FeedParseError, ParsedFeed, parse_feed
-from .fetch import Fetcher, FetchResult
+from .fetch import FEED_ACCEPT, Fetcher, FetchResult
 
 log = logging.getLogger(__name__)
 
-# The same header as pipeline.ingest.FEED_ACCEPT (tests/test_feeds_cli.py keeps them equal);
-# importing pipeline.ingest would load the story engine, seconds of start-up for one string.
-FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
-)
 # What an editor pastes may be a feed or a page: ask for either, feeds first.
 PAGE_OR_FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "

@@ -58,6 +58,11 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks crawlers to parse at least 500 KiB
 MAX_CRAWL_DELAY = 10.0  # seconds; a larger Crawl-delay would stall a whole run on one host
 ACCEPT_ENCODING = "gzip, deflate"  # only what _decoded can inflate with bounded memory
+# What we ask feed servers for (the pipeline's feed polls and `feeds add`/`feeds check`).
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+)
 _PIECE = 64 * 1024  # most decoded bytes produced per step, so the byte cap bounds memory
 
 _T = TypeVar("_T")

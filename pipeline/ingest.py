@@ -23,7 +23,7 @@ from . import db
 from .config import Config, Feed
 from .extract import ExtractionError, decode_html, extract_article
 from .feed_parser import FeedEntry, FeedParseError, ParsedFeed, parse_feed
-from .fetch import Fetcher, FetchOutcome, FetchResult
+from .fetch import FEED_ACCEPT, Fetcher, FetchOutcome, FetchResult
 from .runs import (
     FeedSummary,
     feed_summaries,
@@ -42,10 +42,6 @@ from .urls import canonical_or_none
 
 log = logging.getLogger(__name__)
 
-FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
-)
 ARTICLE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
 
@@ -73,6 +69,9 @@ class FeedReport:
     error: str | None = None
     staged: list[str] = field(default_factory=list)  # canonical URLs staged by this call
     crashed: bool = False  # ended by an exception, not by a recorded outcome
+    # A failure that may go away on its own (network, timeout, 429, 5xx); a 404 or a
+    # document that is not a feed will not, until someone fixes the feed or the config.
+    transient: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -298,6 +297,7 @@ def _feed_failed(
 ) -> FeedReport:
     report.status = "failed"
     report.error = f"{result.url}: {error}"
+    report.transient = outcome != "parse_error" and result.retryable
     record_fetch(
         conn,
         run_id=run_id,
@@ -452,5 +452,9 @@ def _report_or_crash(feed: Feed, future: Any) -> FeedReport:
     except Exception as exc:
         log.exception("feed %s crashed", feed.name)
         return FeedReport(
-            feed=feed.name, status="failed", error=f"{type(exc).__name__}: {exc}", crashed=True
+            feed=feed.name,
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+            crashed=True,
+            transient=True,
         )

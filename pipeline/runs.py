@@ -145,4 +145,5 @@ def run_stats(summaries: list[FeedSummary], seconds: float) -> dict[str, Any]:
         "articles_same_story": sum(s.same_story for s in summaries),
         "articles_failed": sum(s.failed for s in summaries),
         "seconds": round(seconds, 2),
+        "failed_feeds": [s.feed for s in summaries if s.status == "failed"],
     }

@@ -66,6 +66,7 @@ def test_news_ingest_shape(dagbag: Any) -> None:
         "load_feeds",
         "collect_feed",
         "store_articles",
+        "check_feeds",
     ]
     collect = dag.get_task("collect_feed")
     assert collect.map_index_template == "{{ feed_name }}"
@@ -105,3 +106,35 @@ def test_dag_run_fills_the_tables(
     assert stats["articles_new"] + stats["articles_copies"] + stats["articles_same_story"] == len(
         stored
     )
+
+
+def test_broken_feed_fails_its_task_once_and_the_run_but_not_the_store(
+    airflow_db: None,
+    dagbag: Any,
+    news_db_connection: str,
+    seed_site: SiteMap,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conftest import write_config
+
+    feeds = {**seed_site.feeds, "gone": seed_site.site.url("/gone/rss.xml")}  # answers 404
+    monkeypatch.setenv("NEWS_INGEST_CONFIG", str(write_config(tmp_path, feeds)))
+    dag_run = dagbag.dags["news_ingest"].test()
+
+    tis = {(ti.task_id, ti.rendered_map_index): ti for ti in dag_run.get_task_instances()}
+    gone = tis[("collect_feed", "gone")]
+    assert gone.state == "failed"
+    assert gone.try_number == 1  # a 404 is not retried: it would only delay the store step
+    for name in seed_site.feeds:
+        assert tis[("collect_feed", name)].state == "success"
+    assert tis[("store_articles", None)].state == "success"
+    assert tis[("check_feeds", None)].state == "failed"
+    assert dag_run.state == "failed"
+    with psycopg.connect(news_db_connection) as conn:
+        stored = {r[0] for r in conn.execute("SELECT canonical_url FROM news.articles")}
+        (stats,) = conn.execute(
+            "SELECT stats FROM news.runs WHERE id = %s", (dag_run.run_id,)
+        ).fetchone()
+    assert stored == {canonical_url(url) for url in seed_site.served}
+    assert stats["failed_feeds"] == ["gone"]

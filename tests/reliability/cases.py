@@ -810,11 +810,14 @@ FAULTS = [
     Case(
         "fault-airflow-hostile-feeds",
         "fault",
-        "The Airflow DAG (`dag.test()`) over the good feeds plus a not-XML feed and a 404 feed "
-        "(the test retries a failed feed once after ~1 s instead of 3 times after 30 s+)",
-        "Only the two bad feeds' mapped `collect_feed` tasks fail (after their retry); "
-        "`store_articles` succeeds and stores every good article.",
-        recorded="task instance states; `news.fetches` per feed; `news.articles`",
+        "The Airflow DAG (`dag.test()`) over the good feeds plus a not-XML feed, a 404 feed "
+        "and a feed answering 503 every time (the test retries a transient failure once "
+        "after ~1 s instead of 3 times after 30 s+)",
+        "Only the three bad feeds' mapped `collect_feed` tasks fail: the permanent ones (not a "
+        "feed, 404) at once, the 503 after its retry; `store_articles` succeeds and stores "
+        "every good article; `check_feeds` fails the run, naming the bad feeds.",
+        recorded="task instance states and try numbers, DAG run state; `news.fetches` per "
+        "feed; `news.articles`; `news.runs.stats.failed_feeds`",
         test="test_airflow_faults.py::test_dag_hostile_feeds_and_cleared_rerun",
     ),
     Case(

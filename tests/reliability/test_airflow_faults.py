@@ -73,9 +73,11 @@ def test_dag_hostile_feeds_and_cleared_rerun(
     site = NewsSite(server)
     seed = build_seed_site(site)
     site.add_page("/hostile/not-xml.xml", '{"not": "a feed"}', headers={"Content-Type": "text/xml"})
+    site.add_page("/hostile/busy.xml", "busy", status=503, etag=False, last_modified=False)
     hostile = {
-        "not-xml": site.url("/hostile/not-xml.xml"),
-        "gone": site.url("/hostile/missing.xml"),  # 404
+        "not-xml": site.url("/hostile/not-xml.xml"),  # permanent: not a feed
+        "gone": site.url("/hostile/missing.xml"),  # permanent: 404
+        "busy": site.url("/hostile/busy.xml"),  # transient: 503 on every try
     }
     config = write_guarded_config(
         tmp_path / "feeds.yaml",
@@ -103,8 +105,11 @@ def test_dag_hostile_feeds_and_cleared_rerun(
     for name in hostile:
         assert states[("collect_feed", name)] == "failed", states
     assert states[("store_articles", None)] == "success", states
+    assert states[("check_feeds", None)] == "failed", states  # the run says feeds failed
+    assert first.state == "failed"
     tries = {ti.rendered_map_index: ti.try_number for ti in first.get_task_instances()}
-    assert tries["not-xml"] == tries["gone"] == 2  # failed, retried, failed again
+    assert tries["not-xml"] == tries["gone"] == 1  # permanent: failed at once, not retried
+    assert tries["busy"] == 2  # transient: failed, retried, failed again
 
     expected = {canonical_url(url) for url in seed.served}
     with db.connection(db_url, autocommit=True) as conn:
@@ -119,8 +124,9 @@ def test_dag_hostile_feeds_and_cleared_rerun(
         assert {(name, outcome) for name, outcome, _ in outcomes} == {
             ("not-xml", "parse_error"),
             ("gone", "http_error"),
+            ("busy", "http_error"),
         }
-        assert len(outcomes) == 4  # each bad feed: first try and retry
+        assert len(outcomes) == 4  # one fetch per try: 1 + 1 + 2
         stories_before = rows(conn, "SELECT id, article_count FROM stories ORDER BY id")
         assert story_inconsistencies(conn) == []
 
