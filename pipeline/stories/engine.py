@@ -30,6 +30,8 @@ from . import copies, similarity, state
 from . import profile as prof
 
 FEATURES_VERSION = 2
+# Postings read per candidate key (see state.candidate_articles).
+CANDIDATES_PER_KEY = 100
 
 
 class Layer(StrEnum):
@@ -229,20 +231,39 @@ class LayeredEngine:
             self._keys(item),
             profile.published,
             window_days=self.settings.story_window_days,
+            per_key=CANDIDATES_PER_KEY,
             limit=self.settings.max_candidates,
         )
+        members, embeddings = state.story_members(
+            conn, candidates, per_story=similarity.MAX_MEMBERS, terms=profile.terms
+        )
+        cosines = (
+            embeddings @ profile.embedding
+            if embeddings is not None and profile.embedding is not None
+            else None
+        )
+        scored: dict[int, list[tuple[float, int]]] = {}
+        for member in members:
+            emb = 0.0 if cosines is None or member.row is None else float(cosines[member.row])
+            score = similarity.score_signals(
+                embedding=emb,
+                terms=member.term_cosine,
+                cross_lingual=bool(
+                    profile.language and member.language and profile.language != member.language
+                ),
+                days_apart=(
+                    abs((profile.published - member.published).days)
+                    if profile.published and member.published
+                    else None
+                ),
+            )
+            scored.setdefault(member.story_id, []).append((score, member.article_id))
         best: StoryMatch | None = None
-        stories = state.story_members(conn, candidates, per_story=similarity.MAX_MEMBERS)
-        for story_id, members in stories.items():
-            cosines = _embedding_cosines(profile, members)
-            scores = [
-                similarity.same_story_score(profile, m.profile, emb)
-                for m, emb in zip(members, cosines, strict=True)
-            ]
-            score = similarity.aggregate_member_scores(scores)
+        for story_id, pairs in scored.items():
+            score = similarity.aggregate_member_scores([score for score, _ in pairs])
             if score >= self.settings.same_story_threshold and (best is None or score > best.score):
-                closest = members[int(np.argmax(scores))]
-                best = StoryMatch(Layer.SAME_STORY, closest.article_id, story_id, round(score, 4))
+                closest = max(pairs)[1]
+                best = StoryMatch(Layer.SAME_STORY, closest, story_id, round(score, 4))
         return best
 
     # -- remember ------------------------------------------------------------------------
@@ -279,6 +300,10 @@ def _fingerprint_of(features: Features) -> copies.CopyFingerprint:
     return copies.CopyFingerprint.from_bytes(
         base64.b64decode(features["minhash"]), int(features["shingles"])
     )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _b64(data: bytes) -> str:

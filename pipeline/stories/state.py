@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from . import profile as prof
@@ -89,63 +91,96 @@ def candidate_articles(
     published: date | None,
     *,
     window_days: int,
+    per_key: int,
     limit: int,
 ) -> list[int]:
-    """Articles sharing the most keys with a new article, within ±window_days of its date
-    (articles without a date are always eligible), best first."""
+    """Articles sharing the most keys with a new article, best first.
+
+    Only articles within ±window_days of its date are candidates (articles without a date
+    always are; an article without a date sees all). Each key contributes at most `per_key`
+    postings: a key shared by more articles than that is common, weak evidence, and
+    reading its whole list would make the lookup grow with the corpus.
+    """
     hashes = sorted({key_hash(key) for key in keys})
     if published is None:
-        rows = conn.execute(
-            """SELECT article_id FROM story_postings WHERE key = ANY(%s)
-               GROUP BY article_id ORDER BY count(*) DESC, article_id DESC LIMIT %s""",
-            (hashes, limit),
-        ).fetchall()
+        window = sql.SQL("TRUE")
+        params: dict[str, Any] = {}
     else:
-        window = timedelta(days=window_days)
-        rows = conn.execute(
-            """SELECT article_id FROM story_postings
-               WHERE key = ANY(%(keys)s)
-                 AND (published BETWEEN %(lo)s AND %(hi)s OR published IS NULL)
-               GROUP BY article_id ORDER BY count(*) DESC, article_id DESC LIMIT %(limit)s""",
-            {"keys": hashes, "lo": published - window, "hi": published + window, "limit": limit},
-        ).fetchall()
+        window = sql.SQL("(p.published BETWEEN %(lo)s AND %(hi)s OR p.published IS NULL)")
+        params = {
+            "lo": published - timedelta(days=window_days),
+            "hi": published + timedelta(days=window_days),
+        }
+    rows = conn.execute(
+        sql.SQL(
+            """SELECT c.article_id FROM unnest(%(keys)s::bigint[]) AS k(key)
+               CROSS JOIN LATERAL (
+                   SELECT p.article_id FROM story_postings p
+                   WHERE p.key = k.key AND {window} LIMIT %(per_key)s) c
+               GROUP BY c.article_id ORDER BY count(*) DESC, c.article_id DESC
+               LIMIT %(limit)s"""
+        ).format(window=window),
+        {"keys": hashes, "per_key": per_key, "limit": limit, **params},
+    ).fetchall()
     return [row[0] for row in rows]
 
 
 @dataclass(frozen=True)
 class Member:
+    """A stored article of a candidate story, with its term cosine against the new
+    article (computed in SQL) and its row in the members' embedding matrix."""
+
     article_id: int
     story_id: int
-    profile: prof.ArticleProfile
+    language: str | None
+    published: date | None
+    term_cosine: float
+    row: int | None
 
 
 def story_members(
-    conn: psycopg.Connection[Any], article_ids: list[int], *, per_story: int
-) -> dict[int, list[Member]]:
-    """The stories of `article_ids`, each with its `per_story` most recent members
-    (oldest first)."""
+    conn: psycopg.Connection[Any],
+    article_ids: list[int],
+    *,
+    per_story: int,
+    terms: dict[str, float],
+) -> tuple[list[Member], np.ndarray | None]:
+    """The stories of `article_ids`, each with its `per_story` most recent members, and
+    those members' embeddings as one (n, 512) matrix.
+
+    The term cosine is computed by PostgreSQL (each of the new article's terms looked up in
+    the member's jsonb), so only one number per member crosses the wire and nothing has to
+    be decoded from JSON here.
+    """
     if not article_ids:
-        return {}
+        return [], None
     rows = conn.execute(
-        """SELECT m.article_id, m.story_id, m.language, m.published, m.terms, m.embedding
-           FROM (SELECT DISTINCT story_id FROM story_profiles WHERE article_id = ANY(%s)) s
+        """SELECT m.article_id, m.story_id, m.language, m.published, m.embedding,
+                  (SELECT coalesce(sum((m.terms ->> q.term)::float8 * q.weight), 0)
+                   FROM unnest(%(terms)s::text[], %(weights)s::float8[]) AS q(term, weight))
+           FROM (SELECT DISTINCT story_id FROM story_profiles
+                 WHERE article_id = ANY(%(ids)s)) s
            CROSS JOIN LATERAL (
                SELECT * FROM story_profiles p WHERE p.story_id = s.story_id
-               ORDER BY p.article_id DESC LIMIT %s) m""",
-        (article_ids, per_story),
+               ORDER BY p.article_id DESC LIMIT %(per_story)s) m""",
+        {
+            "ids": article_ids,
+            "per_story": per_story,
+            "terms": list(terms),
+            "weights": list(terms.values()),
+        },
     ).fetchall()
-    stories: dict[int, list[Member]] = {}
-    for article_id, story_id, language, published, terms, embedding in rows:
-        profile = prof.ArticleProfile(
-            language=language,
-            published=published,
-            terms=terms,
-            lead_terms={},
-            entities=(),
-            numbers=frozenset(),
-            embedding=prof.embedding_from_bytes(embedding) if embedding is not None else None,
-        )
-        stories.setdefault(story_id, []).append(Member(article_id, story_id, profile))
-    for members in stories.values():
-        members.reverse()
-    return stories
+    members: list[Member] = []
+    blobs: list[bytes] = []
+    for article_id, story_id, language, published, embedding, term_cosine in rows:
+        row = None
+        if embedding is not None:
+            row = len(blobs)
+            blobs.append(embedding)
+        members.append(Member(article_id, story_id, language, published, float(term_cosine), row))
+    matrix = None
+    if blobs:
+        # One conversion for all members: float16 storage → float32 (already unit length).
+        matrix = np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), -1)
+        matrix = matrix.astype(np.float32)
+    return members, matrix
