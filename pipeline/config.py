@@ -293,38 +293,44 @@ def parse_config(data: Any, path: Path) -> Config:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(path, 1, None, None, "top level must be a mapping")])
+    # Duplicates are checked on the raw entries, so they are reported together with any
+    # schema errors instead of only after those are fixed.
+    problems = _duplicate_feeds(data, path)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        problems = [_locate(error, data, path) for error in exc.errors()]
-        raise ConfigError(problems) from None
-    problems = _duplicate_feeds(config, data, path)
+        problems += [_locate(error, data, path) for error in exc.errors()]
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def _duplicate_feeds(config: Config, data: Any, path: Path) -> list[ConfigProblem]:
+def _duplicate_feeds(data: Any, path: Path) -> list[ConfigProblem]:
+    """Feed names and URLs used twice, among the entries that have them (valid or not)."""
+    feeds = data.get("feeds")
+    if not isinstance(feeds, list):
+        return []
     problems: list[ConfigProblem] = []
-    first_by_name: dict[str, int] = {}
-    first_by_url: dict[str, str] = {}
-    for index, feed in enumerate(config.feeds):
+    line_by_name: dict[str, int | None] = {}
+    name_by_url: dict[str, str] = {}
+    for index, item in enumerate(feeds):
+        if not isinstance(item, dict):
+            continue
+        name, url = item.get("name"), item.get("url")
         line = _line_of(data, ("feeds", index))
-        if feed.name in first_by_name:
-            first_line = _line_of(data, ("feeds", first_by_name[feed.name]))
-            problems.append(
-                ConfigProblem(path, line, feed.name, "name", f"already used on line {first_line}")
-            )
-        else:
-            first_by_name[feed.name] = index
-        if feed.url in first_by_url:
-            problems.append(
-                ConfigProblem(
-                    path, line, feed.name, "url", f"same url as feed {first_by_url[feed.url]!r}"
-                )
-            )
-        else:
-            first_by_url[feed.url] = feed.name
+        label = str(name) if name is not None else f"#{index + 1}"
+        if isinstance(name, str):
+            if name in line_by_name:
+                message = f"already used on line {line_by_name[name]}"
+                problems.append(ConfigProblem(path, line, name, "name", message))
+            line_by_name.setdefault(name, line)
+        if isinstance(url, str):
+            url = url.strip()
+            if url in name_by_url:
+                message = f"same url as feed {name_by_url[url]!r}"
+                problems.append(ConfigProblem(path, line, label, "url", message))
+            name_by_url.setdefault(url, label)
     return problems
 
 

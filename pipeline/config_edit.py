@@ -334,55 +334,12 @@ def _atomic_write(target: Path, text: str, *, crlf: bool) -> None:
 
 
 def collect_problems(path: Path) -> list[ConfigProblem]:
-    """All problems of a config file, in line order; [] if it is valid.
-
-    parse_config stops at schema errors before its duplicate check, so a file with a typo and
-    a duplicated name would show only the typo; the duplicates are added here from the raw
-    YAML so an editor sees everything at once.
-    """
+    """All problems of a config file, in line order; [] if it is valid."""
     try:
-        data = read_yaml(path)
-    except ConfigError as exc:  # unreadable or not YAML: nothing more can be checked
-        return list(exc.problems)
-    try:
-        parse_config(data, path)
+        parse_config(read_yaml(path), path)
     except ConfigError as exc:
-        problems = list(exc.problems)
-    else:
-        return []
-    if isinstance(data, CommentedMap):
-        known = {str(problem) for problem in problems}
-        problems += [p for p in _raw_duplicates(data, path) if str(p) not in known]
-    return sorted(problems, key=lambda p: p.line or 0)
-
-
-def _raw_duplicates(data: CommentedMap, path: Path) -> list[ConfigProblem]:
-    """Duplicate feed names and URLs among entries that have them, valid or not; the same
-    messages as pipeline.config's check."""
-    feeds = data.get("feeds")
-    if not isinstance(feeds, CommentedSeq):
-        return []
-    problems: list[ConfigProblem] = []
-    line_by_name: dict[str, int] = {}
-    name_by_url: dict[str, str] = {}
-    for index, item in enumerate(feeds):
-        if not isinstance(item, CommentedMap):
-            continue
-        name, url = item.get("name"), item.get("url")
-        line = feeds.lc.item(index)[0] + 1
-        label = str(name) if name is not None else f"#{index + 1}"
-        if isinstance(name, str):
-            if name in line_by_name:
-                message = f"already used on line {line_by_name[name]}"
-                problems.append(ConfigProblem(path, line, name, "name", message))
-            line_by_name.setdefault(name, line)
-        if isinstance(url, str):
-            url = url.strip()
-            if url in name_by_url:
-                message = f"same url as feed {name_by_url[url]!r}"
-                problems.append(ConfigProblem(path, line, label, "url", message))
-            name_by_url.setdefault(url, label)
-    return problems
+        return sorted(exc.problems, key=lambda p: p.line or 0)
+    return []
 
 
 # --- JSON Schema ------------------------------------------------------------------------------

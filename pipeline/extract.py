@@ -29,7 +29,7 @@ DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True}
 _CRUFT_LINE_RE = re.compile(
     r"""^(?:
         (?:lesen\ sie\ (?:auch|mehr)|mehr\ zum\ thema|auch\ interessant|das\ könnte\ sie\ auch
-           \ interessieren|read\ (?:also|more)|related(?:\ articles)?|see\ also)\b.{0,160}
+           \ interessieren|read\ (?:also|more)|related(?:\ articles)?|see\ also)\b.{0,400}
       | (?:video\ |audio\ )?ich\ möchte\ (?:eingebundene|externe)\ .{0,40}inhalte\ sehen\b.*
       | .{0,80}personenbezogene\ daten\ \(ip-adresse.*
       | (?:anzeige|werbung|advertisement)
