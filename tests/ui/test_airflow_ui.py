@@ -6,7 +6,8 @@ through the REST API, waits for success, then opens the UI in headless Debian Ch
 the run's state, the run summary in the store_articles log - and saves the screenshots the
 docs embed (docs/images/airflow-grid.png, airflow-graph.png, airflow-run-summary.png).
 
-Slow (about a minute) and needs /usr/bin/chromium: marked `ui`, deselected by default.
+Slow (about a minute) and needs /usr/bin/chromium (skipped without it): marked `ui`, part of
+the default run; `-m "not ui"` leaves it out.
 Run: .venv/bin/python -m pytest -m ui tests/ui -q
 
 Fixtures live in this module rather than in tests/ui/conftest.py on purpose: conftest files
