@@ -22,18 +22,16 @@ import argparse
 import json
 import random
 import re
-import secrets
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
+
+from benchdb import DEFAULT_ADMIN_URL, temporary_database  # noqa: E402
 
 from pipeline import db  # noqa: E402
 from pipeline.cluster import InputArticle, _dedup_input, _source_id, _stage  # noqa: E402
@@ -109,7 +107,7 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=400, help="originals to use")
-    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     args = parser.parse_args()
 
     rng = random.Random(20240703)
@@ -124,13 +122,7 @@ def main() -> None:
                 (InputArticle(copy_id, article.language, None, text, None, None, "copies"), kind)
             )
 
-    dbname = f"news_ingest_copies_{secrets.token_hex(4)}"
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    params = psycopg.conninfo.conninfo_to_dict(args.admin_url)
-    params["dbname"] = dbname
-    url = psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
-    try:
+    with temporary_database(args.admin_url, "news_ingest_copies") as url:
         db.migrate(url)
         engine = build_engine(DedupSettings())
         started = time.perf_counter()
@@ -158,11 +150,6 @@ def main() -> None:
                    JOIN articles a ON a.id = l.article_id
                    JOIN articles m ON m.id = l.matched_article_id"""
             ).fetchall()
-    finally:
-        with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
-            )
 
     copy_layers = {"url", "exact", "near_copy"}
     copy_links = [(a, m, layer) for a, m, layer in links if layer in copy_layers]

@@ -40,6 +40,8 @@ from psycopg.types.json import Jsonb
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchdb import DEFAULT_ADMIN_URL, temporary_database  # noqa: E402
+
 from pipeline import db  # noqa: E402
 from pipeline.config import DedupSettings  # noqa: E402
 from pipeline.stories import copies, similarity, state  # noqa: E402
@@ -328,23 +330,15 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--keep-db", default=None, help="Use (and keep) this database name.")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    dbname = args.keep_db or f"news_ingest_scale_{secrets.token_hex(4)}"
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    params = psycopg.conninfo.conninfo_to_dict(args.admin_url)
-    params["dbname"] = dbname
-    url = psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
-    db.migrate(url)
     synthetic = Synthetic()
     results: dict[int, list[float]] = {}
-    try:
+    with temporary_database(args.admin_url, "news_ingest_scale", keep=args.keep_db) as url:
+        db.migrate(url)
         with db.connection(url) as conn:
             conn.execute(
                 "INSERT INTO sources (id, name, url) OVERRIDING SYSTEM VALUE"
@@ -366,20 +360,12 @@ def main() -> None:
                 items = queries(synthetic, stored, args.queries)
                 time_assign(conn, items[:20])  # warm caches and the USE-free code paths
                 latencies, layers = time_assign(conn, items)
-                results[size] = latencies
+                results[stored] = latencies
                 q = statistics.quantiles(latencies, n=100)
                 print(
-                    f"{size:>9,} stored: p50 {q[49]:6.1f} ms  p95 {q[94]:6.1f} ms  "
+                    f"{stored:>9,} stored: p50 {q[49]:6.1f} ms  p95 {q[94]:6.1f} ms  "
                     f"p99 {q[98]:6.1f} ms  layers {layers}",
                     flush=True,
-                )
-    finally:
-        if not args.keep_db:
-            with psycopg.connect(args.admin_url, autocommit=True) as admin:
-                admin.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(dbname)
-                    )
                 )
     if len(results) > 1:
         small, large = min(results), max(results)

@@ -19,7 +19,6 @@ import argparse
 import json
 import logging
 import random
-import secrets
 import sys
 import tempfile
 import time
@@ -27,13 +26,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 import yaml
-from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from benchdb import DEFAULT_ADMIN_URL, temporary_database  # noqa: E402
 from newssite import (  # noqa: E402  (tests/ is not a package on the path by default)
     Article,
     FeedItem,
@@ -136,19 +134,13 @@ def main() -> None:
     )
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--feeds", type=int, default=6)
-    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--data", type=Path, default=None)
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
-    dbname = f"news_ingest_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    params = psycopg.conninfo.conninfo_to_dict(args.admin_url)
-    params["dbname"] = dbname
-    url = psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
     try:
         site = NewsSite(server)
         feed_urls, pages = publish(site, article_texts(args.data, args.articles), args.feeds)
@@ -164,9 +156,10 @@ def main() -> None:
             path = Path(tmp) / "feeds.yaml"
             path.write_text(yaml.safe_dump(raw), encoding="utf-8")
             config = parse_config(raw, path)
-        started = time.perf_counter()
-        report = run_cycle(config, url=url)
-        run_seconds = time.perf_counter() - started
+        with temporary_database(args.admin_url, "news_ingest_bench") as url:
+            started = time.perf_counter()
+            report = run_cycle(config, url=url)
+            run_seconds = time.perf_counter() - started
         stats = report.stats()
         stored = stats["articles_new"] + stats["articles_copies"] + stats["articles_same_story"]
         assert stored == len(pages), f"stored {stored} of {len(pages)}: {stats}"
@@ -187,10 +180,6 @@ def main() -> None:
         print(f"run stats: {stats}")
     finally:
         server.stop()
-        with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
-            )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -160,3 +161,74 @@ def seed_site(httpserver_ipv4: object) -> object:
 @pytest.fixture
 def seed_config(tmp_path: Path, seed_site: object) -> Path:
     return write_config(tmp_path, seed_site.feeds)  # type: ignore[attr-defined]
+
+
+def airflow_connection(url: str) -> str:
+    """A libpq URL as an Airflow connection in JSON form (for AIRFLOW_CONN_NEWS_DB)."""
+    import json
+
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": params.get("host"),
+            "port": int(params.get("port") or 5432),
+            "login": params.get("user"),
+            "password": params.get("password"),
+            "schema": params.get("dbname"),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """Airflow's metadata database (SQLite in the temporary AIRFLOW_HOME set above)."""
+    from airflow.utils.db import resetdb
+
+    resetdb()
+
+
+@pytest.fixture
+def news_db_connection(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The Airflow connection news_db pointing at this test's database; DATABASE_URL is
+    unset, so a DAG that works proves it read the connection."""
+    monkeypatch.setenv("AIRFLOW_CONN_NEWS_DB", airflow_connection(db_url))
+    monkeypatch.delenv("DATABASE_URL")
+    return db_url
+
+
+def cli_command(*args: str) -> list[str]:
+    """`news-ingest ARGS` as a command line (the console script's code, this interpreter)."""
+    return [sys.executable, "-m", "pipeline", *args]
+
+
+def run_cli(
+    *args: str,
+    env: dict[str, str | None] | None = None,
+    stdin: str | None = None,
+    check: bool = True,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run `news-ingest ARGS` in a separate process, as users run it. `env` adds to (or,
+    with None values, removes from) this process's environment."""
+    environment = {**os.environ, "COLUMNS": "200"}
+    for key, value in (env or {}).items():
+        if value is None:
+            environment.pop(key, None)
+        else:
+            environment[key] = value
+    result = subprocess.run(
+        cli_command(*args),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=environment,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"news-ingest {' '.join(args)} exited {result.returncode}:\n"
+            f"{result.stdout}\n{result.stderr[-5000:]}"
+        )
+    return result

@@ -3,8 +3,6 @@ with `dag.test()` into the test database (Airflow's own metadata in SQLite)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,31 +22,6 @@ def dagbag() -> Any:
     from airflow.dag_processing.dagbag import BundleDagBag
 
     return BundleDagBag(dag_folder=str(DAGS), bundle_path=DAGS)
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """Airflow's metadata database (SQLite in the temporary AIRFLOW_HOME of conftest)."""
-    from airflow.utils.db import resetdb
-
-    resetdb()
-
-
-@pytest.fixture
-def news_db_connection(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The Airflow connection news_db pointing at this test's database."""
-    params = psycopg.conninfo.conninfo_to_dict(db_url)
-    connection = {
-        "conn_type": "postgres",
-        "host": params.get("host"),
-        "port": int(params.get("port") or 5432),
-        "login": params.get("user"),
-        "password": params.get("password"),
-        "schema": params.get("dbname"),
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_NEWS_DB", json.dumps(connection))
-    monkeypatch.delenv("DATABASE_URL")  # prove the DAG uses the connection
-    return db_url
 
 
 def test_dags_import_without_errors(dagbag: Any) -> None:

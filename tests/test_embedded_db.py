@@ -4,28 +4,17 @@ README's first command works on a machine with no database installed."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from conftest import run_cli
 from newssite import SiteMap
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def run_without_database_url(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["NEWS_INGEST_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=300,
-        check=True,
-    )
+    return run_cli(*args, env={"DATABASE_URL": None, "NEWS_INGEST_DATA_DIR": str(data_dir)})
 
 
 def test_run_on_embedded_postgres_keeps_data_between_runs(

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import TEST_FETCH_SETTINGS, write_config
+from conftest import TEST_FETCH_SETTINGS, run_cli, write_config
 from newssite import NewsSite, feed_item, fixture_article, load_seed, render_atom, render_rss
 from pytest_httpserver import HTTPServer
 from ruamel.yaml import YAML
@@ -53,14 +50,7 @@ def news_ingest(*args: str) -> Run:
 
 def news_ingest_process(*args: str) -> Run:
     """The CLI as editors run it: `python -m pipeline` in a separate process."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=120,
-    )
+    result = run_cli(*args, check=False, timeout=120)
     return Run(result.returncode, result.stdout, result.stderr)
 
 

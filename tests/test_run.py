@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from conftest import run_cli as news_ingest
 from newssite import SiteMap, boilerplate_markers
 
 from pipeline.urls import canonical_url
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def news_ingest(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """The installed console script's code, run as users run it."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=300,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"news-ingest {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-        )
-    return result
 
 
 def rows(conn: psycopg.Connection[Any], query: str, *params: Any) -> list[tuple[Any, ...]]:

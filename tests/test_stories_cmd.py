@@ -3,10 +3,8 @@ seed site (July 2024) plus one story of today added with SQL."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from analytics_data import scratch_database, seeded_database
+from conftest import run_cli
 from newssite import SiteMap
 
 from pipeline import db
@@ -91,14 +90,7 @@ def stories_db(
 
 
 def stories(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "stories", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "DATABASE_URL": db_url},
-        timeout=120,
-    )
+    return run_cli("stories", *args, env={"DATABASE_URL": db_url}, check=False, timeout=120)
 
 
 def listed(db_url: str, *args: str) -> str:

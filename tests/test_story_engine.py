@@ -4,9 +4,6 @@ negatives stay apart, state survives a new process, `cluster` and `eval-dedup` w
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -15,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from conftest import run_cli
 from newssite import (
     SEED_STORY,
     Article,
@@ -157,21 +155,8 @@ def test_evidence_and_story_state_in_postgres(conn: psycopg.Connection[Any], db_
     assert docs == 3
 
 
-def cli(
-    *args: str, stdin: str | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=dict(os.environ),
-        timeout=600,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(result.stderr)
-    return result
+def cli(*args: str, stdin: str | None = None, check: bool = True) -> Any:
+    return run_cli(*args, stdin=stdin, check=check, timeout=600)
 
 
 def jsonl(articles: Iterable[InputArticle]) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
+from conftest import run_cli
 from psycopg import sql
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,32 +42,18 @@ def module_db(pg_admin_url: str, template_db: str) -> Iterator[str]:
         )
 
 
-def cli_env(db_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": db_url, "COLUMNS": "200", "NO_COLOR": "1"}
-
-
-def cli_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline", *args]
-
-
 def news_ingest(
     *args: str, db_url: str, check: bool = True, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
     """`news-ingest ARGS` as users run it, against `db_url`."""
-    result = subprocess.run(
-        cli_command(*args),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=cli_env(db_url),
-        timeout=timeout,
+    return run_cli(
+        *args, env={"DATABASE_URL": db_url, "NO_COLOR": "1"}, check=check, timeout=timeout
     )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"news-ingest {' '.join(args)} exited {result.returncode}:\n"
-            f"{result.stdout}\n{result.stderr[-5000:]}"
-        )
-    return result
+
+
+def cli_env(db_url: str) -> dict[str, str]:
+    """The whole environment of a CLI process started with Popen (see test_faults)."""
+    return {**os.environ, "DATABASE_URL": db_url, "COLUMNS": "200", "NO_COLOR": "1"}
 
 
 NO_ENCODER = {"embeddings": False}

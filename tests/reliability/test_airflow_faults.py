@@ -6,14 +6,13 @@ the UI's "Clear" does; calling it twice re-runs the same DAG run (same run id).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
+from conftest import airflow_connection
 from newssite import NewsSite, build_seed_site
 from pytest_httpserver import HTTPServer
 
@@ -27,13 +26,6 @@ pytestmark = pytest.mark.slow  # seconds each: real CLI processes, servers, Airf
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 LOGICAL_DATE = datetime(2026, 1, 5, 6, 15, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def airflow_metadata() -> None:
-    from airflow.utils.db import resetdb
-
-    resetdb()
 
 
 @pytest.fixture
@@ -63,7 +55,7 @@ def server() -> Iterator[HTTPServer]:
 
 
 def test_dag_hostile_feeds_and_cleared_rerun(
-    airflow_metadata: None,
+    airflow_db: None,
     news_ingest_dag: Any,
     server: HTTPServer,
     db_url: str,
@@ -85,15 +77,7 @@ def test_dag_hostile_feeds_and_cleared_rerun(
         allowed_hosts=[f"127.0.0.1:{server.port}"],
         fetch=RUN_FETCH,
     )
-    params = psycopg.conninfo.conninfo_to_dict(db_url)
-    connection = {
-        "conn_type": "postgres",
-        "host": params.get("host"),
-        "port": int(params.get("port") or 5432),
-        "login": params.get("user"),
-        "schema": params.get("dbname"),
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_NEWS_DB", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW_CONN_NEWS_DB", airflow_connection(db_url))
     monkeypatch.delenv("DATABASE_URL")
     monkeypatch.setenv("NEWS_INGEST_CONFIG", str(config))
 

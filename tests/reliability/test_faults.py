@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from conftest import cli_command
 from newssite import NewsSite, build_seed_site
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -29,7 +30,6 @@ from pipeline.urls import canonical_url
 from .cases import RUN_FETCH
 from .conftest import (
     REPO,
-    cli_command,
     cli_env,
     news_ingest,
     rows,

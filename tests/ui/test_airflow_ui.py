@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 import pytest
 from airflow_standalone import AirflowError, Standalone, free_port, running
-from conftest import write_config
+from conftest import airflow_connection, write_config
 from newssite import SiteMap
 
 from pipeline.urls import canonical_url
@@ -70,21 +70,6 @@ pytestmark = [
 
 
 # ------------------------------------------------------------------------------- fixtures
-
-
-def airflow_connection(db_url: str) -> str:
-    """AIRFLOW_CONN_NEWS_DB in Airflow's JSON form for a libpq URL (as tests/test_dag.py)."""
-    params = psycopg.conninfo.conninfo_to_dict(db_url)
-    return json.dumps(
-        {
-            "conn_type": "postgres",
-            "host": params.get("host"),
-            "port": int(params.get("port") or 5432),
-            "login": params.get("user"),
-            "password": params.get("password"),
-            "schema": params.get("dbname"),
-        }
-    )
 
 
 @pytest.fixture
