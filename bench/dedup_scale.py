@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -191,8 +190,17 @@ def load(
                 published,
             )
         )
+        term_vector = state.TermVector.of(terms)
         rows["profiles"].append(
-            (article_id, story_id, "xx", published, Jsonb(terms), prof.embedding_to_bytes(vector))
+            (
+                article_id,
+                story_id,
+                "xx",
+                published,
+                term_vector.hashes.tobytes(),
+                term_vector.weights.tobytes(),
+                prof.embedding_to_bytes(vector),
+            )
         )
         rows["postings"].extend(
             (h, published, article_id) for h in {state.key_hash(k) for k in keys}
@@ -213,8 +221,8 @@ def load(
         )
         _copy(
             cur,
-            "COPY story_profiles (article_id, story_id, language, published, terms,"
-            " embedding) FROM STDIN",
+            "COPY story_profiles (article_id, story_id, language, published, term_hashes,"
+            " term_weights, embedding) FROM STDIN",
             rows["profiles"],
         )
         _copy(cur, "COPY story_postings (key, published, article_id) FROM STDIN", rows["postings"])

@@ -9,11 +9,14 @@ CREATE TABLE story_profiles (
     story_id   bigint NOT NULL REFERENCES stories(id),
     language   text,
     published  date,
-    terms      jsonb NOT NULL,
+    -- tf-idf vector of the article's stems: sorted 64-bit stem hashes (int64 little-endian)
+    -- and their weights (float32), so a candidate's term cosine is one vectorised merge
+    term_hashes  bytea NOT NULL,
+    term_weights bytea NOT NULL,
     entities   text[] NOT NULL DEFAULT '{}',
     embedding  bytea
 );
-COMMENT ON TABLE story_profiles IS 'Story-engine profile per article: tf-idf stems (jsonb), entity candidates, USE embedding (float16).';
+COMMENT ON TABLE story_profiles IS 'Story-engine profile per article: tf-idf stem vector (hashes + weights), entity candidates, USE embedding (float16).';
 -- A story's most recent members, for scoring an article against the story.
 CREATE INDEX story_profiles_story_idx ON story_profiles (story_id, article_id DESC);
 

@@ -207,6 +207,7 @@ class LayeredEngine:
             item.published_at.date() if item.published_at else None,
             stats,
             embedding=prof.embedding_from_bytes(base64.b64decode(embedding)) if embedding else None,
+            diagnostics=False,
         )
         self._profiles[item.canonical_url] = (profile, stats)
         return profile
@@ -234,20 +235,19 @@ class LayeredEngine:
             per_key=CANDIDATES_PER_KEY,
             limit=self.settings.max_candidates,
         )
-        members, embeddings = state.story_members(
+        found = state.story_members(
             conn, candidates, per_story=similarity.MAX_MEMBERS, terms=profile.terms
         )
         cosines = (
-            embeddings @ profile.embedding
-            if embeddings is not None and profile.embedding is not None
-            else None
+            found.embeddings @ profile.embedding
+            if found.embeddings is not None and profile.embedding is not None
+            else np.zeros(len(found.members))
         )
         scored: dict[int, list[tuple[float, int]]] = {}
-        for member in members:
-            emb = 0.0 if cosines is None or member.row is None else float(cosines[member.row])
+        for member in found.members:
             score = similarity.score_signals(
-                embedding=emb,
-                terms=member.term_cosine,
+                embedding=float(cosines[member.row]),
+                terms=float(found.term_cosines[member.row]),
                 cross_lingual=bool(
                     profile.language and member.language and profile.language != member.language
                 ),

@@ -290,10 +290,13 @@ def build_profile(
     published: date | None,
     stats: TermStats,
     embedding: np.ndarray | None = None,
+    *,
+    diagnostics: bool = True,
 ) -> ArticleProfile:
     """Profile of one article; `embedding` comes from `embed_texts([embedding_text(...)])`.
 
     `stats` must not yet contain this article (count it after building, as the engine does).
+    `diagnostics=False` leaves out lead terms and numbers, which only the experiments use.
     """
     body = words(article_text(title, text))
     tokens = tokenize(" ".join(body))
@@ -301,7 +304,7 @@ def build_profile(
     if language is None:
         language = detect_language(" ".join(body))
     terms = weigh_terms(tokens, language, stats, MAX_TERMS, len(lead_tokens))
-    lead_terms = weigh_terms(lead_tokens, language, stats, MAX_LEAD_TERMS)
+    lead_terms = weigh_terms(lead_tokens, language, stats, MAX_LEAD_TERMS) if diagnostics else {}
     vector = None
     if embedding is not None:
         vector = np.asarray(embedding, dtype=np.float32).reshape(EMBEDDING_DIM)
@@ -311,7 +314,7 @@ def build_profile(
         terms=terms,
         lead_terms=lead_terms,
         entities=entity_candidates(tokens, language),
-        numbers=number_tokens(" ".join(body)),
+        numbers=number_tokens(" ".join(body)) if diagnostics else frozenset(),
         embedding=vector,
     )
 

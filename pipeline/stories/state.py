@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from . import profile as prof
 
@@ -57,6 +56,35 @@ def key_hash(key: str) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
+@dataclass(frozen=True)
+class TermVector:
+    """A tf-idf stem vector as stored: sorted stem hashes and their weights."""
+
+    hashes: np.ndarray  # int64, sorted
+    weights: np.ndarray  # float32, L2-normalised
+
+    @classmethod
+    def of(cls, terms: dict[str, float]) -> TermVector:
+        pairs = sorted((key_hash(term), weight) for term, weight in terms.items())
+        return cls(
+            np.array([h for h, _ in pairs], dtype="<i8"),
+            np.array([w for _, w in pairs], dtype="<f4"),
+        )
+
+    def cosines(
+        self, hashes: np.ndarray, weights: np.ndarray, owner: np.ndarray, n: int
+    ) -> np.ndarray:
+        """Dot product with each of `n` vectors given concatenated: (hash, weight) entries
+        with `owner` saying which vector each entry belongs to."""
+        if len(self.hashes) == 0 or len(hashes) == 0:
+            return np.zeros(n, dtype=np.float64)
+        position = np.searchsorted(self.hashes, hashes)
+        position[position == len(self.hashes)] = 0
+        shared = self.hashes[position] == hashes
+        products = weights[shared].astype(np.float64) * self.weights[position[shared]]
+        return np.bincount(owner[shared], weights=products, minlength=n)
+
+
 def save_profile(
     conn: psycopg.Connection[Any],
     article_id: int,
@@ -64,16 +92,18 @@ def save_profile(
     profile: prof.ArticleProfile,
     keys: list[str],
 ) -> None:
+    vector = TermVector.of(profile.terms)
     conn.execute(
-        """INSERT INTO story_profiles
-               (article_id, story_id, language, published, terms, entities, embedding)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+        """INSERT INTO story_profiles (article_id, story_id, language, published, term_hashes,
+               term_weights, entities, embedding)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
         (
             article_id,
             story_id,
             profile.language,
             profile.published,
-            Jsonb({term: round(weight, 4) for term, weight in profile.terms.items()}),
+            vector.hashes.tobytes(),
+            vector.weights.tobytes(),
             list(profile.entities),
             prof.embedding_to_bytes(profile.embedding) if profile.embedding is not None else None,
         ),
@@ -127,15 +157,21 @@ def candidate_articles(
 
 @dataclass(frozen=True)
 class Member:
-    """A stored article of a candidate story, with its term cosine against the new
-    article (computed in SQL) and its row in the members' embedding matrix."""
+    """A stored article of a candidate story; `row` indexes the members' term cosines and
+    embedding matrix returned alongside."""
 
     article_id: int
     story_id: int
     language: str | None
     published: date | None
-    term_cosine: float
-    row: int | None
+    row: int
+
+
+@dataclass(frozen=True)
+class Members:
+    members: list[Member]
+    term_cosines: np.ndarray  # (n,) against the new article's terms
+    embeddings: np.ndarray | None  # (n, 512) float32, None when embeddings are off
 
 
 def story_members(
@@ -144,43 +180,29 @@ def story_members(
     *,
     per_story: int,
     terms: dict[str, float],
-) -> tuple[list[Member], np.ndarray | None]:
-    """The stories of `article_ids`, each with its `per_story` most recent members, and
-    those members' embeddings as one (n, 512) matrix.
-
-    The term cosine is computed by PostgreSQL (each of the new article's terms looked up in
-    the member's jsonb), so only one number per member crosses the wire and nothing has to
-    be decoded from JSON here.
-    """
+) -> Members:
+    """The stories of `article_ids`, each with its `per_story` most recent members, with
+    every member's term cosine and embedding computed in bulk (no per-member decoding)."""
     if not article_ids:
-        return [], None
+        return Members([], np.zeros(0), None)
     rows = conn.execute(
-        """SELECT m.article_id, m.story_id, m.language, m.published, m.embedding,
-                  (SELECT coalesce(sum((m.terms ->> q.term)::float8 * q.weight), 0)
-                   FROM unnest(%(terms)s::text[], %(weights)s::float8[]) AS q(term, weight))
+        """SELECT m.article_id, m.story_id, m.language, m.published,
+                  m.term_hashes, m.term_weights, m.embedding
            FROM (SELECT DISTINCT story_id FROM story_profiles
-                 WHERE article_id = ANY(%(ids)s)) s
+                 WHERE article_id = ANY(%s)) s
            CROSS JOIN LATERAL (
                SELECT * FROM story_profiles p WHERE p.story_id = s.story_id
-               ORDER BY p.article_id DESC LIMIT %(per_story)s) m""",
-        {
-            "ids": article_ids,
-            "per_story": per_story,
-            "terms": list(terms),
-            "weights": list(terms.values()),
-        },
+               ORDER BY p.article_id DESC LIMIT %s) m""",
+        (article_ids, per_story),
     ).fetchall()
-    members: list[Member] = []
-    blobs: list[bytes] = []
-    for article_id, story_id, language, published, embedding, term_cosine in rows:
-        row = None
-        if embedding is not None:
-            row = len(blobs)
-            blobs.append(embedding)
-        members.append(Member(article_id, story_id, language, published, float(term_cosine), row))
-    matrix = None
-    if blobs:
+    members = [Member(row[0], row[1], row[2], row[3], index) for index, row in enumerate(rows)]
+    hashes = np.frombuffer(b"".join(row[4] for row in rows), dtype="<i8")
+    weights = np.frombuffer(b"".join(row[5] for row in rows), dtype="<f4")
+    owner = np.repeat(np.arange(len(rows)), [len(row[4]) // 8 for row in rows])
+    term_cosines = TermVector.of(terms).cosines(hashes, weights, owner, len(rows))
+    embeddings = None
+    if rows and all(row[6] is not None for row in rows):
         # One conversion for all members: float16 storage → float32 (already unit length).
-        matrix = np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), -1)
-        matrix = matrix.astype(np.float32)
-    return members, matrix
+        blob = b"".join(row[6] for row in rows)
+        embeddings = np.frombuffer(blob, dtype="<f2").reshape(len(rows), -1).astype(np.float32)
+    return Members(members, term_cosines, embeddings)
