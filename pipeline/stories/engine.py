@@ -97,12 +97,13 @@ class StoryEngine(Protocol):
 
 
 class LayeredEngine:
-    """url → exact → near-copy, each layer a query against indexed state."""
+    """url → exact → near-copy → same story, each layer a query against indexed state."""
 
     def __init__(self, settings: DedupSettings) -> None:
         self.settings = settings
         # Profiles (and the statistics they were built with) from `match`, stored by
-        # `remember`: same transaction, same article.
+        # `remember`: same transaction, same article. A failed transaction ends the run,
+        # so an entry never outlives the statistics it was built with.
         self._profiles: dict[str, tuple[prof.ArticleProfile, state.TermStatsSnapshot]] = {}
 
     # -- prepare -------------------------------------------------------------------------
