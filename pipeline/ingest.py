@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 
 from . import db
 from .config import Config, Feed
-from .extract import ExtractionError, decode_html, extract_article
+from .extract import ExtractedArticle, ExtractionError, decode_html, extract_article
 from .feed_parser import FeedEntry, FeedParseError, ParsedFeed, parse_feed
 from .fetch import FEED_ACCEPT, Fetcher, FetchOutcome, FetchResult
 from .runs import (
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 ARTICLE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
+# Articles whose features (embeddings) are computed in one call.
+FEATURE_BATCH = 16
 
 
 class Progress(Protocol):
@@ -168,23 +170,30 @@ def collect_feed(
         len(retries),
     )
 
-    def work(entry: FeedEntry) -> str | None:
+    def work(entry: FeedEntry) -> _Extracted | None:
         try:
-            return _collect_article(pool, feed, state.id, entry, config, fetcher, engine, run_id)
+            return _fetch_and_extract(pool, feed, state.id, entry, config, fetcher, run_id)
         finally:
             if progress:
                 progress.article_done(feed.name)
 
     own_executor = executor is None
     pool_executor = executor or ThreadPoolExecutor(max_workers=config.fetch.concurrency)
+    batch: list[_Extracted] = []
     try:
-        for entry, staged in zip(todo, pool_executor.map(work, todo), strict=True):
-            if staged is None:
+        # Threads fetch and extract; features (the embedding above all) are computed here,
+        # in batches, so the encoder runs once per batch instead of once per article in
+        # competing threads.
+        for extracted in pool_executor.map(work, todo):
+            if extracted is None:
                 report.failed += 1
-            else:
-                report.fetched += 1
-                report.staged.append(staged)
-                log.debug("staged %s", entry.url)
+                continue
+            batch.append(extracted)
+            if len(batch) >= FEATURE_BATCH:
+                report.staged += _stage(pool, engine, state.id, batch, run_id)
+                batch = []
+        report.staged += _stage(pool, engine, state.id, batch, run_id)
+        report.fetched = len(report.staged)
     finally:
         if own_executor:
             pool_executor.shutdown()
@@ -198,18 +207,39 @@ def collect_feed(
     return report
 
 
-def _collect_article(
+@dataclass(frozen=True)
+class _Extracted:
+    """A fetched and extracted article waiting for its features and staging."""
+
+    entry: FeedEntry
+    result: FetchResult
+    article: ExtractedArticle
+    fetched_at: datetime
+
+    def dedup_input(self) -> DedupInput:
+        published = self.entry.published_at or self.article.published_at
+        return DedupInput(
+            canonical_url=self.entry.canonical_url,
+            declared_url=canonical_or_none(self.article.declared_url),
+            title=self.article.title or self.entry.title,
+            text=self.article.text,
+            language=self.article.language,
+            published_at=published,
+            event_time=published or self.fetched_at,
+        )
+
+
+def _fetch_and_extract(
     pool: ConnectionPool,
     feed: Feed,
     source_id: int,
     entry: FeedEntry,
     config: Config,
     fetcher: Fetcher,
-    engine: StoryEngine,
     run_id: str | None,
-) -> str | None:
-    """Fetch, extract and stage one article; returns its canonical URL, or None on failure
-    (recorded in fetches and failed_items)."""
+) -> _Extracted | None:
+    """Fetch and extract one article; None on failure (recorded in fetches and
+    failed_items)."""
     fetched_at = datetime.now(UTC)
     result = fetcher.get(
         entry.url,
@@ -257,33 +287,37 @@ def _collect_article(
             )
         log.warning("feed %s: article %s", feed.name, error)
         return None
+    return _Extracted(entry, result, article, fetched_at)
 
-    published = entry.published_at or article.published_at
-    features = engine.prepare(
-        [
-            DedupInput(
-                canonical_url=entry.canonical_url,
-                declared_url=canonical_or_none(article.declared_url),
-                title=article.title or entry.title,
-                text=article.text,
-                language=article.language,
-                published_at=published,
-                event_time=published or fetched_at,
-            )
-        ]
-    )[0]
+
+def _stage(
+    pool: ConnectionPool,
+    engine: StoryEngine,
+    source_id: int,
+    batch: list[_Extracted],
+    run_id: str | None,
+) -> list[str]:
+    """Compute the batch's features in one call and stage each article; returns their
+    canonical URLs. The fetch row is written with the staged row, so a fetch recorded as
+    ok always has its article staged."""
+    if not batch:
+        return []
+    features = engine.prepare([extracted.dedup_input() for extracted in batch])
     with pool.connection() as conn:
-        record_fetch(conn, run_id=run_id, source_id=source_id, kind="article", result=result)
-        stage_article(
-            conn,
-            source_id=source_id,
-            entry=entry,
-            article=article,
-            fetched_at=fetched_at,
-            features=features,
-            run_id=run_id,
-        )
-    return entry.canonical_url
+        for extracted, feature in zip(batch, features, strict=True):
+            record_fetch(
+                conn, run_id=run_id, source_id=source_id, kind="article", result=extracted.result
+            )
+            stage_article(
+                conn,
+                source_id=source_id,
+                entry=extracted.entry,
+                article=extracted.article,
+                fetched_at=extracted.fetched_at,
+                features=feature,
+                run_id=run_id,
+            )
+    return [extracted.entry.canonical_url for extracted in batch]
 
 
 def _feed_failed(
