@@ -15,6 +15,7 @@ import pytest
 import yaml
 from conftest import run_cli
 from psycopg import sql
+from pytest_httpserver import HTTPServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,3 +96,15 @@ def story_inconsistencies(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]
            LEFT JOIN articles a ON a.story_id = s.id
            GROUP BY s.id HAVING s.article_count <> count(a.id) OR count(a.id) = 0""",
     )
+
+
+@pytest.fixture
+def server() -> Iterator[HTTPServer]:
+    """A threaded local HTTP server of the test's own (slow pages must not block others)."""
+    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    httpserver.start()
+    try:
+        yield httpserver
+    finally:
+        httpserver.clear()
+        httpserver.stop()

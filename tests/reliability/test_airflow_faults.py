@@ -6,7 +6,6 @@ the UI's "Clear" does; calling it twice re-runs the same DAG run (same run id).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,17 +40,6 @@ def news_ingest_dag() -> Any:
     collect.partial_kwargs["retries"] = 1
     collect.partial_kwargs["retry_delay"] = timedelta(0)
     return dag
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    try:
-        yield httpserver
-    finally:
-        httpserver.clear()
-        httpserver.stop()
 
 
 def test_dag_hostile_feeds_and_cleared_rerun(

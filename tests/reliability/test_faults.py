@@ -46,17 +46,6 @@ BACKLOG = 300
 COPY_EVERY = 10  # every 10th staged article is an exact copy of the one 5 before it
 
 
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    try:
-        yield httpserver
-    finally:
-        httpserver.clear()
-        httpserver.stop()
-
-
 def guarded_config(tmp_path: Path, server: HTTPServer, feeds: dict[str, str]) -> Path:
     return write_guarded_config(
         tmp_path / "feeds.yaml",
