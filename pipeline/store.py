@@ -45,12 +45,6 @@ class StoreReport:
             total.update(counts)
         return total
 
-    def merge(self, other: StoreReport) -> None:
-        for source, counts in other.by_source.items():
-            self.by_source.setdefault(source, Counter()).update(counts)
-        self.batches += other.batches
-        self.story_ids.update(other.story_ids)
-
 
 def assign_lock_key(schema: str) -> str:
     return f"news-ingest:assign:{schema}"

@@ -45,7 +45,3 @@ def absolute_http_url(link: str | None, base: str) -> str | None:
     if parts.scheme.lower() not in ARTICLE_SCHEMES or not parts.hostname:
         return None
     return resolved
-
-
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()

@@ -40,10 +40,6 @@ class Layer(StrEnum):
     NEAR_COPY = "near_copy"
     SAME_STORY = "same_story"
 
-    @property
-    def is_copy(self) -> bool:
-        return self is not Layer.SAME_STORY
-
 
 @dataclass(frozen=True)
 class DedupInput:
@@ -305,17 +301,3 @@ def _fingerprint_of(features: Features) -> copies.CopyFingerprint:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _embedding_cosines(
-    profile: prof.ArticleProfile, members: Sequence[state.Member]
-) -> list[float | None]:
-    """All members' embedding cosines with one matrix product (None: score computes it)."""
-    if profile.embedding is None or any(m.profile.embedding is None for m in members):
-        return [None] * len(members)
-    matrix = np.stack([m.profile.embedding for m in members])  # type: ignore[misc]
-    return [float(x) for x in matrix @ profile.embedding]
