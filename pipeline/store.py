@@ -108,13 +108,23 @@ def _store_batch(
             ).fetchall()
         if not rows:
             return 0
-        for row in rows:
-            outcome = _store_one(conn, engine, row, run_id=run_id, report=report)
-            report.add(row["source_name"], outcome)
-        conn.execute(
-            "DELETE FROM staged_articles WHERE canonical_url = ANY(%s)",
-            ([row["canonical_url"] for row in rows],),
+        urls = [row["canonical_url"] for row in rows]
+        # Staged twice by runs that raced: the first store won. One query per batch
+        # (staged URLs are unique, so nothing stored within the batch can collide).
+        stored = dict(
+            conn.execute(
+                "SELECT canonical_url, story_id FROM articles WHERE canonical_url = ANY(%s)",
+                (urls,),
+            ).fetchall()
         )
+        for row in rows:
+            if row["canonical_url"] in stored:
+                report.story_ids[row["canonical_url"]] = stored[row["canonical_url"]]
+                outcome = "already_stored"
+            else:
+                outcome = _store_one(conn, engine, row, run_id=run_id, report=report)
+            report.add(row["source_name"], outcome)
+        conn.execute("DELETE FROM staged_articles WHERE canonical_url = ANY(%s)", (urls,))
     return len(rows)
 
 
@@ -138,14 +148,6 @@ def _store_one(
     run_id: str | None,
     report: StoreReport,
 ) -> str:
-    existing = conn.execute(
-        "SELECT story_id FROM articles WHERE canonical_url = %s", (row["canonical_url"],)
-    ).fetchone()
-    if existing:
-        # Staged twice by runs that raced; the first store won.
-        report.story_ids[row["canonical_url"]] = existing[0]
-        return "already_stored"
-
     item = _dedup_input(row)
     features: Features = row["features"]
     if not engine.features_are_current(features):

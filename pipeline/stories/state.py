@@ -32,12 +32,14 @@ class TermStatsSnapshot:
 
 
 def load_term_stats(conn: psycopg.Connection[Any], terms: Iterable[str]) -> TermStatsSnapshot:
-    wanted = sorted(set(terms))
-    row = conn.execute("SELECT doc_count FROM story_corpus").fetchone()
-    rows = conn.execute(
-        "SELECT term, df FROM story_terms WHERE term = ANY(%s)", (wanted,)
-    ).fetchall()
-    return TermStatsSnapshot(int(row[0]) if row else 0, dict(rows))
+    row = conn.execute(
+        """SELECT (SELECT doc_count FROM story_corpus),
+                  (SELECT coalesce(jsonb_object_agg(term, df), '{}'::jsonb)
+                   FROM story_terms WHERE term = ANY(%s))""",
+        (sorted(set(terms)),),
+    ).fetchone()
+    assert row is not None
+    return TermStatsSnapshot(int(row[0] or 0), row[1])
 
 
 def count_document(conn: psycopg.Connection[Any], profile: prof.ArticleProfile) -> None:
