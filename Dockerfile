@@ -25,7 +25,7 @@ COPY --chown=airflow:0 config/ /opt/news-ingest/config/
 
 # A regular (non-editable) install: the code is frozen into site-packages like any other
 # dependency, and nothing imports from /opt/news-ingest at run time. The wheel does not
-# contain the migrations (only the pipeline package is packaged), and pipeline.db.sql_dir()
+# contain the migrations (only the pipeline package is packaged), and pipeline.store.db.sql_dir()
 # otherwise looks for sql/ next to the installed package, so NEWS_INGEST_SQL_DIR points it at
 # the copy made above. (An editable install would find sql/ without the variable, but would
 # tie the import path to this source tree.) The [airflow] extra pins the Postgres provider
@@ -43,5 +43,5 @@ ENV NEWS_INGEST_SQL_DIR=/opt/news-ingest/sql \
     NEWS_INGEST_CONFIG=/opt/news-ingest/config/feeds.yaml
 
 # Fail the build, not the first deployment, if the migrations or the CLI are missing.
-RUN python -c "from pipeline.db import sql_dir; assert sorted(sql_dir().glob('*.sql')), sql_dir()" \
+RUN python -c "from pipeline.store.db import sql_dir; assert sorted(sql_dir().glob('*.sql')), sql_dir()" \
     && news-ingest --help > /dev/null

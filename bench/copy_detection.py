@@ -33,10 +33,10 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from benchdb import DEFAULT_ADMIN_URL, temporary_database  # noqa: E402
 
-from pipeline import db  # noqa: E402
-from pipeline.cluster import InputArticle, _dedup_input, _source_id, _stage  # noqa: E402
+from pipeline.analytics.cluster import InputArticle, _dedup_input, _source_id, _stage  # noqa: E402
 from pipeline.config import DedupSettings  # noqa: E402
-from pipeline.store import store_staged  # noqa: E402
+from pipeline.store import db  # noqa: E402
+from pipeline.store.store_step import store_staged  # noqa: E402
 from pipeline.stories.copies import MIN_COPY_JACCARD, shingles  # noqa: E402
 from pipeline.stories.factory import build_engine  # noqa: E402
 

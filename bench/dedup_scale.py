@@ -41,8 +41,8 @@ sys.path.insert(0, str(REPO))
 
 from benchdb import DEFAULT_ADMIN_URL, temporary_database  # noqa: E402
 
-from pipeline import db  # noqa: E402
 from pipeline.config import DedupSettings  # noqa: E402
+from pipeline.store import db  # noqa: E402
 from pipeline.stories import copies, similarity, state  # noqa: E402
 from pipeline.stories import profile as prof  # noqa: E402
 from pipeline.stories.engine import DedupInput, LayeredEngine  # noqa: E402

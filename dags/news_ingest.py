@@ -56,10 +56,10 @@ def news_ingest() -> None:
     @task
     def load_feeds() -> list[dict[str, Any]]:
         """Migrate, sync sources from the config, record the run; return enabled feeds."""
-        from pipeline import db
         from pipeline.config import load_config
-        from pipeline.runs import start_run
-        from pipeline.sources import sync_sources
+        from pipeline.ingest.runs import start_run
+        from pipeline.ingest.sources import sync_sources
+        from pipeline.store import db
 
         config = load_config(config_path())
         url = database_url()
@@ -85,10 +85,10 @@ def news_ingest() -> None:
         context = get_current_context()
         context["feed_name"] = feed["name"]  # type: ignore[typeddict-unknown-key]  # names the mapped task
 
-        from pipeline import db
         from pipeline.config import load_config
-        from pipeline.fetch import Fetcher
+        from pipeline.http.fetcher import Fetcher
         from pipeline.ingest import collect_feed as collect
+        from pipeline.store import db
         from pipeline.stories.factory import build_engine
 
         config = load_config(config_path())
@@ -129,10 +129,10 @@ def news_ingest() -> None:
     @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[ARTICLES_ASSET], multiple_outputs=False)
     def store_articles(*, outlet_events: Any = None) -> dict[str, Any]:
         """Assign stories and store every staged article; publish the run's counts."""
-        from pipeline import db
         from pipeline.config import load_config
         from pipeline.ingest import store
-        from pipeline.runs import feed_summaries, finish_run, run_stats
+        from pipeline.ingest.runs import feed_summaries, finish_run, run_stats
+        from pipeline.store import db
 
         context = get_current_context()
         run_id = context["run_id"]

@@ -40,8 +40,8 @@ def news_stories_rollup() -> None:
     @task(execution_timeout=timedelta(minutes=30))
     def refresh_rollups() -> dict[str, Any]:
         """Refresh every rollup view; return view → row count."""
-        from pipeline import db
-        from pipeline.rollup import refresh_rollups as refresh
+        from pipeline.analytics.rollup import refresh_rollups as refresh
+        from pipeline.store import db
 
         with db.connection(database_url(), autocommit=True) as conn:
             refreshed = refresh(conn)

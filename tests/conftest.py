@@ -54,7 +54,7 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         return explicit
     if _reachable(LOCAL_SERVER):
         return LOCAL_SERVER
-    from pipeline.db import embedded_database_url
+    from pipeline.store.db import embedded_database_url
 
     return embedded_database_url(tmp_path_factory.mktemp("pgserver"))
 
@@ -84,7 +84,7 @@ def _drop_database(admin_url: str, name: str) -> None:
 @pytest.fixture(scope="session")
 def template_db(pg_admin_url: str) -> Iterator[str]:
     """Name of a database with every migration applied, cloned by `db_url`."""
-    from pipeline import db
+    from pipeline.store import db
 
     name = f"news_ingest_tpl_{secrets.token_hex(4)}"
     url = _create_database(pg_admin_url, name)
@@ -115,7 +115,7 @@ def empty_db_url(pg_admin_url: str) -> Iterator[str]:
 @pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
     """An autocommit connection on schema news of this test's database."""
-    from pipeline import db
+    from pipeline.store import db
 
     with db.connection(db_url, autocommit=True) as connection:
         yield connection

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import ConfigError, load_config
-from pipeline.config_edit import (
+from pipeline.config.edit import (
     ConfigEditError,
     NewFeed,
     collect_problems,

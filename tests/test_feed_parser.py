@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.feed_parser import FeedParseError, parse_feed
+from pipeline.feeds.parse import FeedParseError, parse_feed
 
 FEED_URL = "https://news.example/feeds/all.xml"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.config import load_config
-from pipeline.config_edit import SCHEMA_COMMAND, render_config_schema
+from pipeline.config.edit import SCHEMA_COMMAND, render_config_schema
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG = REPO / "config" / "feeds.yaml"
@@ -450,8 +450,8 @@ def test_schema_rejects_what_the_model_rejects(change: dict[str, str], complaint
 
 def test_relative_feed_link_resolves_against_the_page(httpserver_ipv4: HTTPServer) -> None:
     from pipeline.config import Config
-    from pipeline.feed_discovery import discover_feed
-    from pipeline.fetch import Fetcher
+    from pipeline.feeds.discover import discover_feed
+    from pipeline.http.fetcher import Fetcher
 
     site = NewsSite(httpserver_ipv4)
     feed_url = publish_atom(site, "/nachrichten/atom.xml")

@@ -37,17 +37,12 @@ from hostile_http import (
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from pipeline import netguard
 from pipeline.config import FetchSettings
-from pipeline.fetch import (
-    ROBOTS_MAX_BYTES,
-    Fetcher,
-    FetchOutcome,
-    FetchResult,
-    _replace_pool,
-    parse_retry_after,
-)
-from pipeline.netguard import UnsafeURLError, check_address, check_url
+from pipeline.http import Fetcher, FetchOutcome, FetchResult, netguard
+from pipeline.http.headers import parse_retry_after
+from pipeline.http.netguard import UnsafeURLError, check_address, check_url
+from pipeline.http.robots import ROBOTS_MAX_BYTES
+from pipeline.http.transport import _replace_pool
 
 CAP = 200_000
 USER_AGENT = "news-ingest-test/1.0 (+https://example.invalid/bot)"
@@ -707,7 +702,7 @@ def test_tls_sni_carries_the_original_name() -> None:
 
 
 def test_httpx_transport_keeps_its_pool_in_private_attribute() -> None:
-    """pipeline.fetch swaps HTTPTransport._pool to plug in its network backend; if an httpx
+    """pipeline.http.transport swaps HTTPTransport._pool to plug in its network backend; if an httpx
     upgrade moves it, this fails here rather than the guard silently falling away."""
     transport = httpx.HTTPTransport()
     assert isinstance(transport._pool, httpcore.ConnectionPool)
@@ -921,13 +916,13 @@ def test_fetches_are_logged_with_their_url(
 ) -> None:
     server.expect_request("/ok").respond_with_data("fine")
     server.expect_request("/missing").respond_with_data("", status=404)
-    with caplog.at_level(logging.INFO, logger="pipeline.fetch"):
+    with caplog.at_level(logging.INFO, logger="pipeline.http.fetcher"):
         get(fetcher, server.url_for("/ok"))
         get(fetcher, server.url_for("/missing"))
     by_level = {
         (record.levelno, record.getMessage())
         for record in caplog.records
-        if record.name == "pipeline.fetch"
+        if record.name == "pipeline.http.fetcher"
     }
     assert any(
         level == logging.INFO and server.url_for("/ok") in message for level, message in by_level

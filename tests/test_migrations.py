@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
-from pipeline import db
+from pipeline.store import db
 
 
 def tables(url: str, schema: str = "news") -> set[str]:

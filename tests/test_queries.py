@@ -25,8 +25,8 @@ from analytics_data import (
 )
 from newssite import SiteMap
 
-from pipeline import db
-from pipeline.rollup import refresh_rollups
+from pipeline.analytics.rollup import refresh_rollups
+from pipeline.store import db
 from pipeline.urls import canonical_url
 
 QUERIES_MD = Path(__file__).resolve().parent.parent / "docs" / "QUERIES.md"

@@ -1,4 +1,4 @@
-"""The analysts' rollup: pipeline/rollup.py on a real database, and the
+"""The analysts' rollup: pipeline/analytics/rollup.py on a real database, and the
 news_stories_rollup DAG (imports, is scheduled on the articles asset, refreshes the view
 under `dag.test()`)."""
 
@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from analytics_data import add_synthetic_newsroom
 
-from pipeline.rollup import ROLLUP_VIEWS, RollupMissingError, refresh_rollups
+from pipeline.analytics.rollup import ROLLUP_VIEWS, RollupMissingError, refresh_rollups
 
 DAGS = Path(__file__).resolve().parent.parent / "dags"
 

@@ -15,7 +15,7 @@ from analytics_data import scratch_database, seeded_database
 from conftest import run_cli
 from newssite import SiteMap
 
-from pipeline import db
+from pipeline.store import db
 
 REPO = Path(__file__).resolve().parent.parent
 RECENT_HEADLINE = "Stadtwerke Mühlbach erhöhen die Fernwärmepreise"

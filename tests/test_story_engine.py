@@ -25,7 +25,7 @@ from newssite import (
     with_small_edits,
 )
 
-from pipeline.cluster import InputArticle, cluster
+from pipeline.analytics.cluster import InputArticle, cluster
 from pipeline.config import DedupSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -121,9 +121,9 @@ def test_evidence_and_story_state_in_postgres(conn: psycopg.Connection[Any], db_
     """Run the engine through the real store step in two separate `cluster`-style passes
     against the SAME schema: the second engine (a new process in production) must find the
     first pass's state, and article_links must say why articles share a story."""
-    from pipeline import db
-    from pipeline.cluster import _dedup_input, _source_id, _stage
-    from pipeline.store import store_staged
+    from pipeline.analytics.cluster import _dedup_input, _source_id, _stage
+    from pipeline.store import db
+    from pipeline.store.store_step import store_staged
     from pipeline.stories.factory import build_engine
 
     seed0, seed1 = load_seed("000"), load_seed("001")

@@ -15,7 +15,7 @@ from conftest import airflow_connection
 from newssite import NewsSite, build_seed_site
 from pytest_httpserver import HTTPServer
 
-from pipeline import db
+from pipeline.store import db
 from pipeline.urls import canonical_url
 
 from .cases import RUN_FETCH

@@ -22,9 +22,9 @@ from newssite import NewsSite, build_seed_site
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from pipeline import db
 from pipeline.config import Feed
-from pipeline.sources import sync_sources
+from pipeline.ingest.sources import sync_sources
+from pipeline.store import db
 from pipeline.urls import canonical_url
 
 from .cases import RUN_FETCH

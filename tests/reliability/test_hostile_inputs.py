@@ -22,10 +22,10 @@ from hostile_http import RawServer
 from psycopg.rows import dict_row
 from pytest_httpserver import HTTPServer
 
-from pipeline import db
 from pipeline.config import Config, Feed, FetchSettings
-from pipeline.fetch import Fetcher
+from pipeline.http.fetcher import Fetcher
 from pipeline.ingest import collect_feed, open_cycle
+from pipeline.store import db
 from pipeline.stories.factory import build_engine
 from pipeline.urls import canonical_url
 

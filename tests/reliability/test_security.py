@@ -16,8 +16,8 @@ import pytest
 import yaml
 from psycopg import sql
 
-from pipeline import db
 from pipeline.config import ConfigError, load_config
+from pipeline.store import db
 
 from .conftest import REPO
 from .sqlcheck import EXECUTE_METHODS, check_paths, check_source

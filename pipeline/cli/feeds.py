@@ -16,9 +16,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .cli_common import ConfigOption, err, load_or_exit, out
-from .config import Config, ConfigError, ConfigProblem, Feed, resolve_config_path
-from .config_edit import (
+from ..config import Config, ConfigError, ConfigProblem, Feed, resolve_config_path
+from ..config.edit import (
     SCHEMA_PATH,
     ConfigEdit,
     ConfigEditError,
@@ -29,10 +28,11 @@ from .config_edit import (
     plan_append,
     render_config_schema,
 )
-from .fetch import Fetcher
+from ..http import Fetcher
+from .common import ConfigOption, err, load_or_exit, out
 
 if TYPE_CHECKING:
-    from .feed_discovery import DiscoveredFeed, FeedProbe
+    from ..feeds.discover import DiscoveredFeed, FeedProbe
 
 feeds_app = typer.Typer(
     help="List, validate, check and add the configured feeds.", no_args_is_help=True
@@ -162,7 +162,7 @@ def feeds_check(
     stored and no article is downloaded. Exit status 1 if any feed fails: a network or HTTP
     error, or a document that is not a readable feed.
     """
-    from .feed_discovery import probe_feed
+    from ..feeds.discover import probe_feed
 
     cfg = load_or_exit(config)
     feeds = _feeds_to_check(cfg, names or [])
@@ -198,7 +198,7 @@ def feeds_schema(
 ) -> None:
     """Print the JSON Schema of the config file, generated from the pydantic model.
 
-    Regenerate the committed copy after changing pipeline/config.py:
+    Regenerate the committed copy after changing pipeline/config/model.py:
 
     \b
         news-ingest feeds schema --output config/feeds.schema.json
@@ -227,7 +227,7 @@ def _fetcher(cfg: Config) -> Fetcher:
 def _quiet_fetch_log() -> Iterator[None]:
     """Hide the fetch layer's per-request warnings unless -v was given: these commands report
     every failed request themselves (table row, "tried:" list), once and in context."""
-    fetch_log = logging.getLogger("pipeline.fetch")
+    fetch_log = logging.getLogger("pipeline.http")
     previous = fetch_log.level
     if logging.getLogger().level >= logging.WARNING:
         fetch_log.setLevel(logging.ERROR)
@@ -275,7 +275,7 @@ def _refuse_configured(cfg: Config, url: str) -> None:
 
 
 def _discover_or_exit(cfg: Config, url: str) -> DiscoveredFeed:
-    from .feed_discovery import FeedDiscoveryError, discover_feed
+    from ..feeds.discover import FeedDiscoveryError, discover_feed
 
     with _quiet_fetch_log(), _fetcher(cfg) as fetcher:
         try:

@@ -26,9 +26,9 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from .config import FetchSettings
-from .feed_parser import FeedParseError, ParsedFeed, parse_feed
-from .fetch import FEED_ACCEPT, Fetcher, FetchResult
+from ..config import FetchSettings
+from ..http import FEED_ACCEPT, Fetcher, FetchResult
+from .parse import FeedParseError, ParsedFeed, parse_feed
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from .stories.engine import DedupInput, Features, StoryEngine, StoryMatch
-from .textnorm import text_hash, word_count
+from ..stories.engine import DedupInput, Features, StoryEngine, StoryMatch
+from ..textnorm import text_hash, word_count
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from .extract import ExtractedArticle
-from .feed_parser import FeedEntry
-from .textnorm import clean_line
-from .urls import canonical_or_none
+from ..extract import ExtractedArticle
+from ..feeds import FeedEntry
+from ..textnorm import clean_line
+from ..urls import canonical_or_none
 
 
 def unseen_entries(conn: psycopg.Connection[Any], entries: list[FeedEntry]) -> list[FeedEntry]:

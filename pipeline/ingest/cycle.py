@@ -19,11 +19,15 @@ from typing import Any, Protocol
 
 from psycopg_pool import ConnectionPool
 
-from . import db
-from .config import Config, Feed
-from .extract import ExtractedArticle, ExtractionError, decode_html, extract_article
-from .feed_parser import FeedEntry, FeedParseError, ParsedFeed, parse_feed
-from .fetch import FEED_ACCEPT, Fetcher, FetchOutcome, FetchResult
+from ..config import Config, Feed
+from ..extract import ExtractedArticle, ExtractionError, decode_html, extract_article
+from ..feeds import FeedEntry, FeedParseError, ParsedFeed, parse_feed
+from ..http import ARTICLE_ACCEPT, FEED_ACCEPT, Fetcher, FetchOutcome, FetchResult
+from ..store import db
+from ..store.store_step import StoreReport, store_staged
+from ..stories.engine import DedupInput, StoryEngine
+from ..stories.factory import build_engine
+from ..urls import canonical_or_none
 from .runs import (
     FeedSummary,
     feed_summaries,
@@ -35,14 +39,9 @@ from .runs import (
 )
 from .sources import save_validators, source_state, sync_sources, touch
 from .staging import record_failure, retry_entries, stage_article, unseen_entries
-from .store import StoreReport, store_staged
-from .stories.engine import DedupInput, StoryEngine
-from .stories.factory import build_engine
-from .urls import canonical_or_none
 
 log = logging.getLogger(__name__)
 
-ARTICLE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
 # Articles whose features (embeddings) are computed in one call.
 FEATURE_BATCH = 16

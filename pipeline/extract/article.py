@@ -6,22 +6,18 @@ pipeline would store.
 
 from __future__ import annotations
 
-import codecs
 import re
-import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import trafilatura
-from lxml import html as lxml_html
 
-from .textnorm import clean_line, clean_text, normalized_for_hash, word_count
+from ..textnorm import clean_line, clean_text, normalized_for_hash, word_count
+from .language import declared_language, detect_language
 
 DEFAULT_MIN_WORDS = 40
 MIN_SENTENCE_WORDS = 10  # the longest paragraph of an article has at least this many words
-LANGUAGE_CONFIDENCE = 0.9
 DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True}
 
 # Lines that are page furniture wherever they appear in the body: syndication keeps
@@ -60,67 +56,6 @@ class ExtractedArticle:
 
 class ExtractionError(ValueError):
     """The page yields no usable article text; the message says why."""
-
-
-def decode_html(content: bytes, charset: str | None) -> str | bytes:
-    """Decode with the HTTP charset when it really fits the bytes.
-
-    A server that declares the wrong charset is common: if strict decoding fails, hand the
-    bytes to trafilatura, which sniffs <meta charset> and the content itself.
-    """
-    if charset:
-        if charset.strip().lower() in _WINDOWS_1252_LABELS:
-            charset = "cp1252"
-        try:
-            codecs.lookup(charset)
-            return content.decode(charset)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    if _damaged_utf8(content):
-        # Valid UTF-8 but for a few broken sequences (a cut multi-byte character, a stray
-        # byte): decode it as browsers do, with U+FFFD. Sniffing would guess a legacy charset
-        # from those bytes and garble every other non-ASCII character of the page.
-        return content.decode("utf-8", errors="replace")
-    return content
-
-
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-
-
-def _damaged_utf8(content: bytes) -> bool:
-    """True if `content` is not valid UTF-8 but at least 4 of 5 non-ASCII sequences are."""
-    text = content.decode("utf-8", errors="replace")
-    invalid = text.count("\ufffd") - content.count("\ufffd".encode())
-    if invalid <= 0:
-        return False
-    valid = len(_NON_ASCII_RE.findall(text)) - text.count("\ufffd")
-    return valid >= 4 * invalid
-
-
-# Labels the WHATWG Encoding Standard (what every browser implements) decodes as
-# windows-1252. Pages labelled ISO-8859-1 are very often windows-1252 („ “ – €); decoding
-# them as real Latin-1 turns those into C1 control characters, which cleaning then drops.
-_WINDOWS_1252_LABELS = frozenset(
-    {
-        "ansi_x3.4-1968",
-        "ascii",
-        "cp1252",
-        "cp819",
-        "csisolatin1",
-        "ibm819",
-        "iso-8859-1",
-        "iso-ir-100",
-        "iso8859-1",
-        "iso88591",
-        "iso_8859-1",
-        "iso_8859-1:1987",
-        "l1",
-        "latin1",
-        "us-ascii",
-        "windows-1252",
-        "x-cp1252",
-    }
-)
 
 
 def extract_article(
@@ -169,7 +104,7 @@ def extract_article(
         published_at=_parse_date(document.date),
         sitename=clean_line(document.sitename, 300),
         description=clean_line(document.description, 2000),
-        language=detect_language(text, declared=_declared_language(page), hint=language_hint),
+        language=detect_language(text, declared=declared_language(page), hint=language_hint),
         declared_url=clean_line(document.url, 2000),
         word_count=words,
     )
@@ -193,47 +128,3 @@ def _parse_date(value: str | None) -> datetime | None:
             continue
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return None
-
-
-_LANGUAGE_MODEL_LOCK = threading.Lock()
-
-
-def _language_identifier() -> Any:
-    # The article threads of a run all extract their first page at the same moment; without
-    # the lock each would load the model (measured: 7 s instead of 0.8 s for 8 threads).
-    with _LANGUAGE_MODEL_LOCK:
-        return _load_language_identifier()
-
-
-@lru_cache(maxsize=1)
-def _load_language_identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-def detect_language(
-    text: str, *, declared: str | None = None, hint: str | None = None
-) -> str | None:
-    """ISO 639-1 code: confident detection first (CMS templates often declare a wrong
-    <html lang>), then the page's declaration, then the editor's hint for the feed."""
-    if text:
-        language, probability = _language_identifier().classify(text[:5000])
-        if probability >= LANGUAGE_CONFIDENCE:
-            return str(language)
-    return declared or hint
-
-
-def _declared_language(page: str | bytes) -> str | None:
-    head = page[:20_000]
-    try:
-        root = lxml_html.fromstring(head)
-    except (ValueError, lxml_html.etree.ParserError):
-        return None
-    value = root.get("lang") or next(
-        iter(root.xpath("//meta[@http-equiv='content-language']/@content")), None
-    )
-    if not value:
-        return None
-    code = str(value).strip().lower()[:2]
-    return code if code.isalpha() and len(code) == 2 else None

@@ -28,15 +28,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
-from .config import (
-    FEED_NAME_RE,
-    Config,
-    ConfigError,
-    ConfigProblem,
-    Feed,
-    parse_config,
-    read_yaml,
-)
+from .load import ConfigError, ConfigProblem, parse_config, read_yaml
+from .model import FEED_NAME_RE, Config, Feed
 
 SCHEMA_PATH = Path("config/feeds.schema.json")
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -353,7 +346,7 @@ def config_json_schema() -> dict[str, Any]:
         "title": "news-ingest feed configuration",
         "description": (
             "config/feeds.yaml: the feeds news-ingest polls and how it fetches them. "
-            f"Generated from pipeline/config.py by `{SCHEMA_COMMAND}`; do not edit."
+            f"Generated from pipeline/config/model.py by `{SCHEMA_COMMAND}`; do not edit."
         ),
     }
     body = {key: value for key, value in generated.items() if key not in ("title", "description")}

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from ..config import parse_host_entry
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ALLOW_HINT = "set allow_private_networks: true to allow"
@@ -48,27 +50,6 @@ class UnsafeURLError(ValueError):
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def parse_host_entry(entry: str) -> tuple[str, int | None]:
-    """(host, port) of an `allow_private_hosts` entry: a name or IP, optionally with :port
-    ('intranet.example', 'intranet.example:8080', '10.1.2.3', '[fd00::1]:443')."""
-    text = entry.strip().lower()
-    try:
-        parts = urlsplit(f"//{text}")
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"not a host or host:port: {entry!r} ({exc})") from None
-    if (
-        not parts.hostname
-        or parts.path
-        or parts.query
-        or parts.fragment
-        or parts.username is not None
-        or any(c.isspace() or not c.isprintable() for c in text)
-    ):
-        raise ValueError(f"must be a host name or IP, optionally with :port (got {entry!r})")
-    return parts.hostname, port
 
 
 class PrivateHosts:

@@ -1,24 +1,20 @@
-"""The feed configuration file: its schema, loading, and errors that name file, line and feed."""
+"""The configuration model: feeds, fetch politeness and caps, story-engine settings.
+
+Pydantic models with `extra="forbid"`, so a misspelt key is an error, not a silent default.
+"""
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
-
-DEFAULT_CONFIG_PATH = Path("config/feeds.yaml")
-CONFIG_ENV_VAR = "NEWS_INGEST_CONFIG"
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 FEED_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
+# The news_ingest DAG's schedule when the config sets none (and while it cannot be read).
+DEFAULT_SCHEDULE = "*/15 * * * *"
 
 
 class _Strict(BaseModel):
@@ -180,7 +176,7 @@ class Config(_Strict):
         ),
     )
     schedule: str | None = Field(
-        default="*/15 * * * *",
+        default=DEFAULT_SCHEDULE,
         description="Airflow schedule of the news_ingest DAG (cron or preset); null = manual only.",
     )
     fetch: FetchSettings = Field(
@@ -196,8 +192,6 @@ class Config(_Strict):
     @field_validator("allow_private_hosts")
     @classmethod
     def _hosts_are_hosts(cls, value: list[str]) -> list[str]:
-        from .netguard import parse_host_entry
-
         for entry in value:
             parse_host_entry(entry)
         return [entry.strip().lower() for entry in value]
@@ -232,143 +226,22 @@ def validate_http_url(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One thing wrong with a config file, located as precisely as the YAML allows."""
-
-    path: Path
-    line: int | None
-    feed: str | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        who = f" feed {self.feed!r}:" if self.feed else ""
-        what = f" {self.field}:" if self.field else ""
-        return f"{where}:{who}{what} {self.message}"
-
-
-class ConfigError(Exception):
-    """The config file cannot be used; `problems` lists every reason."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-def resolve_config_path(path: str | Path | None = None) -> Path:
-    """The explicit path, else $NEWS_INGEST_CONFIG, else config/feeds.yaml."""
-    if path:
-        return Path(path)
-    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
-
-
-def load_config(path: str | Path | None = None) -> Config:
-    """Read and validate a config file; raise ConfigError naming file, line and feed."""
-    config_path = resolve_config_path(path)
-    data = read_yaml(config_path)
-    return parse_config(data, config_path)
-
-
-def read_yaml(path: Path) -> Any:
+def parse_host_entry(entry: str) -> tuple[str, int | None]:
+    """(host, port) of an `allow_private_hosts` entry: a name or IP, optionally with :port
+    ('intranet.example', 'intranet.example:8080', '10.1.2.3', '[fd00::1]:443')."""
+    text = entry.strip().lower()
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([ConfigProblem(path, None, None, None, "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigProblem(path, None, None, None, f"cannot read: {exc}")]) from None
-    try:
-        return YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        message = f"not valid YAML: {exc.problem or exc.context}"
-        raise ConfigError([ConfigProblem(path, line, None, None, message)]) from None
-
-
-def parse_config(data: Any, path: Path) -> Config:
-    """Validate already-loaded YAML (ruamel round-trip nodes keep line numbers)."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(path, 1, None, None, "top level must be a mapping")])
-    # Duplicates are checked on the raw entries, so they are reported together with any
-    # schema errors instead of only after those are fixed.
-    problems = _duplicate_feeds(data, path)
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        problems += [_locate(error, data, path) for error in exc.errors()]
-        raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
-    if problems:
-        raise ConfigError(problems)
-    return config
-
-
-def _duplicate_feeds(data: Any, path: Path) -> list[ConfigProblem]:
-    """Feed names and URLs used twice, among the entries that have them (valid or not)."""
-    feeds = data.get("feeds")
-    if not isinstance(feeds, list):
-        return []
-    problems: list[ConfigProblem] = []
-    line_by_name: dict[str, int | None] = {}
-    name_by_url: dict[str, str] = {}
-    for index, item in enumerate(feeds):
-        if not isinstance(item, dict):
-            continue
-        name, url = item.get("name"), item.get("url")
-        line = _line_of(data, ("feeds", index))
-        label = str(name) if name is not None else f"#{index + 1}"
-        if isinstance(name, str):
-            if name in line_by_name:
-                message = f"already used on line {line_by_name[name]}"
-                problems.append(ConfigProblem(path, line, name, "name", message))
-            line_by_name.setdefault(name, line)
-        if isinstance(url, str):
-            url = url.strip()
-            if url in name_by_url:
-                message = f"same url as feed {name_by_url[url]!r}"
-                problems.append(ConfigProblem(path, line, label, "url", message))
-            name_by_url.setdefault(url, label)
-    return problems
-
-
-def _locate(error: Any, data: Any, path: Path) -> ConfigProblem:
-    """Turn one pydantic error into a problem with the YAML line and the feed's name."""
-    loc: tuple[Any, ...] = tuple(error["loc"])
-    message = error["msg"]
-    if message.startswith("Value error, "):
-        message = message.removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown key (check the spelling; see config/feeds.schema.json)"
-    elif error["type"] == "missing":
-        message = "required key is missing"
-
-    feed_name: str | None = None
-    if len(loc) >= 2 and loc[0] == "feeds" and isinstance(loc[1], int):
-        feeds = data.get("feeds")
-        if isinstance(feeds, list) and loc[1] < len(feeds) and isinstance(feeds[loc[1]], dict):
-            name = feeds[loc[1]].get("name")
-            feed_name = str(name) if name is not None else f"#{loc[1] + 1}"
-        field = ".".join(str(part) for part in loc[2:]) or None
-    else:
-        field = ".".join(str(part) for part in loc) or None
-    return ConfigProblem(path, _line_of(data, loc), feed_name, field, message)
-
-
-def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the deepest YAML node on `loc` that exists."""
-    line: int | None = None
-    for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
-        else:
-            break
-    if line is None and isinstance(node, (CommentedMap, CommentedSeq)):
-        line = node.lc.line + 1
-    return line
+        parts = urlsplit(f"//{text}")
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a host or host:port: {entry!r} ({exc})") from None
+    if (
+        not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or any(c.isspace() or not c.isprintable() for c in text)
+    ):
+        raise ValueError(f"must be a host name or IP, optionally with :port (got {entry!r})")
+    return parts.hostname, port

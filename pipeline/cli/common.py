@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .config import Config, ConfigError, load_config
+from ..config import Config, ConfigError, load_config
 
 # Piped output (logs, CI, `| less`) gets a wide console so tables are not truncated.
 out = Console(width=None if sys.stdout.isatty() else 160)

@@ -112,7 +112,7 @@ def pool(
 def sql_dir() -> Path:
     """The migrations folder: $NEWS_INGEST_SQL_DIR, else sql/ next to the package."""
     override = os.environ.get(SQL_DIR_ENV)
-    path = Path(override) if override else Path(__file__).resolve().parent.parent / "sql"
+    path = Path(override) if override else Path(__file__).resolve().parents[2] / "sql"
     if not path.is_dir():
         raise FileNotFoundError(f"migrations folder not found: {path} (set {SQL_DIR_ENV})")
     return path

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from .fetch import FetchResult
+from ..http import FetchResult
 
 
 def new_run_id(trigger: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from .config import Feed
+from ..config import Feed
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from typing import Annotated, TextIO
 import typer
 from rich.table import Table
 
-from .cli_common import ConfigOption, err, load_or_exit, out
-from .config import DedupSettings, resolve_config_path
+from ..config import DedupSettings, resolve_config_path
+from .common import ConfigOption, err, load_or_exit, out
 
 
 def _dedup_settings(config: Path | None) -> DedupSettings:
@@ -24,7 +24,7 @@ def _dedup_settings(config: Path | None) -> DedupSettings:
 
 
 def _articles(stream: TextIO, errors: list[str]) -> Iterator[object]:
-    from .cluster import InputError, read_input
+    from ..analytics.cluster import InputError, read_input
 
     for item in read_input(stream):
         if isinstance(item, InputError):
@@ -48,7 +48,7 @@ def cluster(
     embedded database) that is dropped afterwards. Bad lines are reported on stderr
     and skipped; the exit status is then 1.
     """
-    from .cluster import cluster as run_cluster
+    from ..analytics.cluster import cluster as run_cluster
 
     settings = _dedup_settings(config)
     errors: list[str] = []
@@ -74,8 +74,8 @@ def eval_dedup(
 ) -> None:
     """Cluster ARTICLES, then score the clustering on the labelled PAIRS: pairwise
     precision, recall and F1, overall, monolingual, de-de and cross-lingual."""
-    from .cluster import cluster as run_cluster
-    from .evaluation import load_pairs, score_pairs
+    from ..analytics.cluster import cluster as run_cluster
+    from ..analytics.evaluation import load_pairs, score_pairs
 
     settings = _dedup_settings(config)
     labelled = load_pairs(pairs)

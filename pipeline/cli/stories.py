@@ -8,13 +8,13 @@ from typing import Annotated
 import psycopg
 import typer
 
-from . import db
-from .cli_common import SchemaOption, err, out
+from ..store import db
+from .common import SchemaOption, err, out
 
 
 def _duration(value: str) -> str:
     """Validate --since while typer parses, so a bad value is a usage error (exit 2)."""
-    from .story_listing import parse_duration
+    from ..analytics.listings import parse_duration
 
     try:
         parse_duration(value)
@@ -45,7 +45,7 @@ def stories(
     schema: SchemaOption = db.DEFAULT_SCHEMA,
 ) -> None:
     """Show recent stories, newest first, each with its articles (source, title, URL)."""
-    from .story_listing import parse_duration, recent_stories, render, source_names
+    from ..analytics.listings import parse_duration, recent_stories, render, source_names
 
     start = datetime.now(UTC) - parse_duration(since)
     try:

@@ -13,8 +13,8 @@ from typing import Any
 import feedparser
 import lxml.html
 
-from .textnorm import clean_line, clean_text
-from .urls import absolute_http_url, canonical_url
+from ..textnorm import clean_line, clean_text
+from ..urls import absolute_http_url, canonical_url
 
 log = logging.getLogger(__name__)
 

@@ -14,17 +14,17 @@ from typing import Any
 
 import psycopg
 
-from . import db
-from .config import DedupSettings
-from .extract import ExtractedArticle
-from .feed_parser import FeedEntry
-from .runs import new_run_id, start_run
-from .staging import stage_article
-from .store import store_staged
-from .stories.engine import DedupInput
-from .stories.factory import build_engine
-from .textnorm import clean_line, clean_text, word_count
-from .urls import canonical_or_none
+from ..config import DedupSettings
+from ..extract import ExtractedArticle
+from ..feeds import FeedEntry
+from ..ingest.runs import new_run_id, start_run
+from ..ingest.staging import stage_article
+from ..store import db
+from ..store.store_step import store_staged
+from ..stories.engine import DedupInput
+from ..stories.factory import build_engine
+from ..textnorm import clean_line, clean_text, word_count
+from ..urls import canonical_or_none
 
 log = logging.getLogger(__name__)
 

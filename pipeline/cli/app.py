@@ -13,12 +13,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from . import db
-from .cli_common import ConfigOption, SchemaOption, err, load_or_exit, out
-from .cli_dedup import cluster, eval_dedup
-from .cli_feeds import feeds_app
-from .cli_stories import stories
-from .config import resolve_config_path
+from ..config import resolve_config_path
+from ..store import db
+from .common import ConfigOption, SchemaOption, err, load_or_exit, out
+from .dedup import cluster, eval_dedup
+from .feeds import feeds_app
+from .stories import stories
 
 app = typer.Typer(
     help="Poll news feeds, extract articles, fold duplicates into stories, store in PostgreSQL.",
@@ -96,7 +96,7 @@ def run(
     strict: Annotated[bool, typer.Option(help="Exit 3 if any feed failed.")] = False,
 ) -> None:
     """Run one ingest cycle over every enabled feed of the config."""
-    from .ingest import run_cycle
+    from ..ingest import run_cycle
 
     cfg = load_or_exit(config)
     if not cfg.enabled_feeds:
@@ -160,7 +160,7 @@ def extract(
     language: Annotated[str | None, typer.Option(help="Language hint, as a feed's.")] = None,
 ) -> None:
     """Print what the pipeline would store for PAGE (same function, same settings)."""
-    from .extract import ExtractionError, decode_html, extract_article
+    from ..extract import ExtractionError, decode_html, extract_article
 
     try:
         article = extract_article(

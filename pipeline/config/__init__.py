@@ -1,0 +1,45 @@
+"""Configuration: what editors write in config/feeds.yaml, validated.
+
+Owns the pydantic model of the file (feeds, `fetch:`, `dedup:`, schedule, network
+allowances), reading it with line numbers, errors that name file, line, feed and field, and
+the comment-preserving edits of `feeds add`. Must not touch the network or the database:
+every other package imports this one, and this one imports none of them.
+"""
+
+from .load import (
+    CONFIG_ENV_VAR,
+    DEFAULT_CONFIG_PATH,
+    ConfigError,
+    ConfigProblem,
+    load_config,
+    parse_config,
+    read_yaml,
+    resolve_config_path,
+)
+from .model import (
+    DEFAULT_SCHEDULE,
+    Config,
+    DedupSettings,
+    Feed,
+    FetchSettings,
+    parse_host_entry,
+    validate_http_url,
+)
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_SCHEDULE",
+    "Config",
+    "ConfigError",
+    "ConfigProblem",
+    "DedupSettings",
+    "Feed",
+    "FetchSettings",
+    "load_config",
+    "parse_config",
+    "parse_host_entry",
+    "read_yaml",
+    "resolve_config_path",
+    "validate_http_url",
+]

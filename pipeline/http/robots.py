@@ -1,0 +1,59 @@
+"""robots.txt (RFC 9309): what one origin's rules allow, from the fetch of its robots.txt."""
+
+from __future__ import annotations
+
+import urllib.robotparser
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from .result import FetchOutcome, FetchResult
+
+ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks crawlers to parse at least 500 KiB
+MAX_CRAWL_DELAY = 10.0  # seconds; a larger Crawl-delay would stall a whole run on one host
+
+
+@dataclass(frozen=True)
+class Robots:
+    """What one origin's robots.txt allows."""
+
+    url: str
+    parser: urllib.robotparser.RobotFileParser | None = None  # None: no rules, allow all
+    unreachable: str | None = None  # set: RFC 9309 says assume everything is disallowed
+    refused: str | None = None  # set: the SSRF guard refused the origin itself
+    crawl_delay: float | None = None
+
+    def denial(self, url: str, user_agent: str) -> str | None:
+        """Why `url` may not be fetched, or None if it may."""
+        if self.unreachable is not None:
+            return f"robots.txt unreachable: {self.url}: {self.unreachable}"
+        if self.parser is None or self.parser.can_fetch(user_agent, url):
+            return None
+        token = user_agent.split("/")[0]
+        return f"disallowed for {token} by {self.url}"
+
+
+def robots_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), "/robots.txt", "", ""))
+
+
+def robots_from(result: FetchResult, user_agent: str) -> Robots:
+    """Rules from a robots.txt fetch, following RFC 9309 section 2.3.1."""
+    url = result.url
+    if result.ok:
+        parser = urllib.robotparser.RobotFileParser(url)
+        text = result.content.decode("utf-8", errors="replace").lstrip("\ufeff")
+        parser.parse(text.splitlines())
+        delay = parser.crawl_delay(user_agent)
+        return Robots(url, parser, crawl_delay=float(delay) if delay is not None else None)
+    status = result.status
+    if result.outcome is FetchOutcome.HTTP_ERROR and status is not None:
+        # 429 is a 4xx, but it says "slow down", not "there are no rules": treat as a 5xx.
+        if 400 <= status < 500 and status != 429:
+            return Robots(url)
+        return Robots(url, unreachable=result.error or f"HTTP {status}")
+    if result.outcome is FetchOutcome.REDIRECT_ERROR:
+        return Robots(url)  # RFC 9309: past five redirects it MAY be treated as unavailable
+    if result.outcome is FetchOutcome.REFUSED and not result.redirects:
+        return Robots(url, unreachable=result.error, refused=result.error)
+    return Robots(url, unreachable=result.error or str(result.outcome))
