@@ -33,12 +33,10 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from benchdb import DEFAULT_ADMIN_URL, temporary_database  # noqa: E402
 
-from pipeline.analytics.cluster import InputArticle, _dedup_input, _source_id, _stage  # noqa: E402
+from pipeline.analytics.cluster import InputArticle, cluster_in_schema  # noqa: E402
 from pipeline.config import DedupSettings  # noqa: E402
 from pipeline.store import db  # noqa: E402
-from pipeline.store.store_step import store_staged  # noqa: E402
 from pipeline.stories.copies import MIN_COPY_JACCARD, shingles  # noqa: E402
-from pipeline.stories.factory import build_engine  # noqa: E402
 
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
 READ_ALSO = {
@@ -124,26 +122,11 @@ def main() -> None:
 
     with temporary_database(args.admin_url, "news_ingest_copies") as url:
         db.migrate(url)
-        engine = build_engine(DedupSettings())
         started = time.perf_counter()
         with db.connection(url, autocommit=True) as conn:
-            sources: dict[str, int] = {}
             everything = base + [copy for copy, _ in copies]
-            for start in range(0, len(everything), 32):
-                chunk = everything[start : start + 32]
-                items = [_dedup_input(a) for a in chunk]
-                for article, item, features in zip(
-                    chunk, items, engine.prepare(items), strict=True
-                ):
-                    _stage(
-                        conn,
-                        article,
-                        item,
-                        features,
-                        _source_id(conn, article.source, sources),
-                        "bench",
-                    )
-                store_staged(conn, engine, schema=db.DEFAULT_SCHEMA, arrival_order=True)
+            for _ in cluster_in_schema(conn, db.DEFAULT_SCHEMA, everything, DedupSettings()):
+                pass
             seconds = time.perf_counter() - started
             links = conn.execute(
                 """SELECT a.guid, m.guid, l.layer FROM article_links l

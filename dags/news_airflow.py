@@ -9,15 +9,17 @@ import logging
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset
+
+if TYPE_CHECKING:
+    from pipeline.ingest import Config, RunReport
 
 log = logging.getLogger(__name__)
 
 NEWS_DB_CONN_ID = "news_db"
 FEED_POOL = "feed_fetch"
-DEFAULT_SCHEDULE = "*/15 * * * *"
 
 # Updated by news_ingest's store step; news_stories_rollup is scheduled on it.
 ARTICLES_ASSET = Asset(name="news.articles", uri="news-ingest://news/articles")
@@ -32,23 +34,50 @@ DEFAULT_ARGS: dict[str, Any] = {
 
 
 def config_path() -> Path:
-    """$NEWS_INGEST_CONFIG, else config/feeds.yaml of the repository the DAGs live in."""
-    explicit = os.environ.get("NEWS_INGEST_CONFIG")
-    if explicit:
-        return Path(explicit)
-    return Path(__file__).resolve().parent.parent / "config" / "feeds.yaml"
+    """$NEWS_INGEST_CONFIG, else config/feeds.yaml of the checkout the DAGs live in."""
+    from pipeline.ingest import resolve_config_path
+
+    return resolve_config_path(project_dir=Path(__file__).resolve().parent.parent)
+
+
+def load_news_config() -> Config:
+    """The validated config; a broken one fails the task with every problem listed."""
+    from pipeline.ingest import load_config
+
+    return load_config(config_path())
 
 
 def schedule_from_config() -> str | None:
     """The config's schedule; the default when the config cannot be read, so a broken
     config shows up as a failed load_feeds task with its errors, not as a missing DAG."""
-    from pipeline.config import ConfigError, load_config
+    from pipeline.ingest import DEFAULT_SCHEDULE, ConfigError
 
     try:
-        return load_config(config_path()).schedule
+        return load_news_config().schedule
     except ConfigError as exc:
         log.warning("news_ingest: config unusable at parse time, default schedule: %s", exc)
         return DEFAULT_SCHEDULE
+
+
+def log_run_summary(run: RunReport) -> None:
+    """The run's per-feed table in the task log: what operators read first."""
+    header = ("feed", "status", "entries", "fetched", "new", "duplicate", "same story", "failed")
+    log.info("%-24s %-13s %7s %7s %5s %9s %10s %6s", *header)
+    for s in run.feeds:
+        log.info(
+            "%-24s %-13s %7d %7d %5d %9d %10d %6d",
+            s.feed,
+            s.status,
+            s.entries,
+            s.fetched,
+            s.new,
+            s.duplicate,
+            s.same_story,
+            s.failed,
+        )
+        if s.error:
+            log.warning("feed %s: %s", s.feed, s.error)
+    log.info("run %s: %s", run.run_id, run.stats())
 
 
 def database_url() -> str:

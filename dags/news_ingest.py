@@ -34,8 +34,9 @@ from news_airflow import (
     ARTICLES_ASSET,
     DEFAULT_ARGS,
     FEED_POOL,
-    config_path,
     database_url,
+    load_news_config,
+    log_run_summary,
     schedule_from_config,
 )
 
@@ -54,22 +55,16 @@ log = logging.getLogger(__name__)
 )
 def news_ingest() -> None:
     @task
-    def load_feeds() -> list[dict[str, Any]]:
-        """Migrate, sync sources from the config, record the run; return enabled feeds."""
-        from pipeline.config import load_config
-        from pipeline.ingest.runs import start_run
-        from pipeline.ingest.sources import sync_sources
-        from pipeline.store import db
+    def load_feeds() -> list[str]:
+        """Migrate, sync sources from the config, record the run; return the enabled feeds."""
+        from pipeline.ingest import begin_run
 
-        config = load_config(config_path())
-        url = database_url()
-        db.migrate(url)
-        with db.connection(url, autocommit=True) as conn:
-            sync_sources(conn, config.feeds)
-            start_run(conn, get_current_context()["run_id"], "airflow")
-        feeds = [feed.model_dump() for feed in config.enabled_feeds]
-        log.info("%d enabled feeds: %s", len(feeds), ", ".join(f["name"] for f in feeds))
-        return feeds
+        context = get_current_context()
+        feeds = begin_run(
+            load_news_config(), run_id=context["run_id"], trigger="airflow", url=database_url()
+        )
+        log.info("%d enabled feeds: %s", len(feeds), ", ".join(feed.name for feed in feeds))
+        return [feed.name for feed in feeds]
 
     @task(
         map_index_template="{{ feed_name }}",
@@ -78,36 +73,17 @@ def news_ingest() -> None:
         execution_timeout=timedelta(minutes=20),
         multiple_outputs=False,
     )
-    def collect_feed(feed: dict[str, Any]) -> dict[str, Any]:
+    def collect_feed(feed: str) -> dict[str, Any]:
         """Fetch one feed and stage its new articles. A transient failure (network, 5xx,
         429) fails the task for a retry; a permanent one (404, not a feed) fails it at
         once: retrying would only hold up every other feed's store step."""
         context = get_current_context()
-        context["feed_name"] = feed["name"]  # type: ignore[typeddict-unknown-key]  # names the mapped task
+        context["feed_name"] = feed  # type: ignore[typeddict-unknown-key]  # names the mapped task
+        from pipeline.ingest import collect_feeds
 
-        from pipeline.config import load_config
-        from pipeline.http.fetcher import Fetcher
-        from pipeline.ingest import collect_feed as collect
-        from pipeline.store import db
-        from pipeline.stories.factory import build_engine
-
-        config = load_config(config_path())
-        with (
-            db.pool(database_url(), max_size=config.fetch.concurrency + 1) as pool,
-            Fetcher(
-                config.fetch,
-                allow_private_networks=config.allow_private_networks,
-                private_hosts=config.allow_private_hosts,
-            ) as fetcher,
-        ):
-            report = collect(
-                pool,
-                config.feed(feed["name"]),
-                config,
-                fetcher,
-                build_engine(config.dedup),
-                run_id=context["run_id"],
-            )
+        (report,) = collect_feeds(
+            load_news_config(), [feed], run_id=context["run_id"], url=database_url()
+        )
         log.info(
             "feed %s: %s (HTTP %s), %d entries, %d articles staged, %d failed",
             report.feed,
@@ -122,56 +98,22 @@ def news_ingest() -> None:
             if not report.transient:
                 raise AirflowFailException(f"{message} (permanent: not retried)")
             raise RuntimeError(message)
-        summary = report.as_dict()
-        summary["staged"] = len(report.staged)
-        return summary
+        return {**report.as_dict(), "staged": len(report.staged)}
 
     @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[ARTICLES_ASSET], multiple_outputs=False)
     def store_articles(*, outlet_events: Any = None) -> dict[str, Any]:
         """Assign stories and store every staged article; publish the run's counts."""
-        from pipeline.config import load_config
-        from pipeline.ingest import store
-        from pipeline.ingest.runs import feed_summaries, finish_run, run_stats
-        from pipeline.store import db
+        from pipeline.ingest import finish_run, store_articles
 
         context = get_current_context()
-        run_id = context["run_id"]
-        config = load_config(config_path())
-        url = database_url()
-        with db.pool(url, max_size=2) as pool:
-            store(pool, config, schema=db.DEFAULT_SCHEMA, run_id=run_id)
-            with pool.connection() as conn:
-                summaries = feed_summaries(conn, run_id)
-                dag_run = context["dag_run"]
-                started = dag_run.start_date or datetime.now(UTC)
-                stats = run_stats(summaries, (datetime.now(UTC) - started).total_seconds())
-                finish_run(conn, run_id, stats)
-        log.info(
-            "%-24s %-13s %7s %7s %5s %9s %10s %6s",
-            "feed",
-            "status",
-            "entries",
-            "fetched",
-            "new",
-            "duplicate",
-            "same story",
-            "failed",
+        run_id, config, url = context["run_id"], load_news_config(), database_url()
+        store_articles(config, run_id=run_id, url=url)
+        started = context["dag_run"].start_date or datetime.now(UTC)
+        run = finish_run(
+            config, run_id=run_id, url=url, seconds=(datetime.now(UTC) - started).total_seconds()
         )
-        for s in summaries:
-            log.info(
-                "%-24s %-13s %7d %7d %5d %9d %10d %6d",
-                s.feed,
-                s.status,
-                s.entries,
-                s.fetched,
-                s.new,
-                s.duplicate,
-                s.same_story,
-                s.failed,
-            )
-            if s.error:
-                log.warning("feed %s: %s", s.feed, s.error)
-        log.info("run %s: %s", run_id, stats)
+        log_run_summary(run)
+        stats = run.stats()
         outlet_events[ARTICLES_ASSET].extra = {"run_id": run_id, **stats}
         return stats
 

@@ -40,11 +40,9 @@ def news_stories_rollup() -> None:
     @task(execution_timeout=timedelta(minutes=30))
     def refresh_rollups() -> dict[str, Any]:
         """Refresh every rollup view; return view → row count."""
-        from pipeline.analytics.rollup import refresh_rollups as refresh
-        from pipeline.store import db
+        from pipeline.ingest import refresh_rollups as refresh
 
-        with db.connection(database_url(), autocommit=True) as conn:
-            refreshed = refresh(conn)
+        refreshed = refresh(url=database_url())
         for view in refreshed:
             log.info(
                 "refreshed news.%s (%s): %d rows in %.2f s",

@@ -121,18 +121,13 @@ def test_evidence_and_story_state_in_postgres(conn: psycopg.Connection[Any], db_
     """Run the engine through the real store step in two separate `cluster`-style passes
     against the SAME schema: the second engine (a new process in production) must find the
     first pass's state, and article_links must say why articles share a story."""
-    from pipeline.analytics.cluster import _dedup_input, _source_id, _stage
+    from pipeline.analytics.cluster import cluster_in_schema
     from pipeline.store import db
-    from pipeline.store.store_step import store_staged
-    from pipeline.stories.factory import build_engine
 
     seed0, seed1 = load_seed("000"), load_seed("001")
     for article in (seed0, wire_copy(seed0), seed1):
-        engine = build_engine(DedupSettings())  # fresh engine: nothing kept in memory
-        item_input = as_input(article)
-        item = _dedup_input(item_input)
-        _stage(conn, item_input, item, engine.prepare([item])[0], _source_id(conn, "t", {}), "r1")
-        store_staged(conn, engine, schema=db.DEFAULT_SCHEMA)
+        # A fresh engine per article: nothing is kept in memory between passes.
+        list(cluster_in_schema(conn, db.DEFAULT_SCHEMA, [as_input(article)], DedupSettings()))
 
     rows = conn.execute(
         """SELECT a.url, m.url, l.layer, l.score FROM article_links l

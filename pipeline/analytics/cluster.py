@@ -15,15 +15,13 @@ from typing import Any
 import psycopg
 
 from ..config import DedupSettings
-from ..extract import ExtractedArticle
-from ..feeds import FeedEntry
 from ..ingest.runs import new_run_id, start_run
 from ..ingest.staging import stage_article
+from ..record import ArticleRecord
 from ..store import db
 from ..store.store_step import store_staged
-from ..stories.engine import DedupInput
 from ..stories.factory import build_engine
-from ..textnorm import clean_line, clean_text, word_count
+from ..textnorm import clean_line, clean_text
 from ..urls import canonical_or_none
 
 log = logging.getLogger(__name__)
@@ -40,6 +38,30 @@ class InputArticle:
     published: date | None
     url: str | None
     source: str
+
+    def record(self) -> ArticleRecord:
+        """The article as the store step takes it; two lines with the same URL are one
+        article (the url layer), a line without a URL is an article of its own."""
+        key = canonical_or_none(self.url) or f"urn:news-ingest:cluster:{self.id}"
+        published = (
+            datetime(self.published.year, self.published.month, self.published.day, tzinfo=UTC)
+            if self.published
+            else None
+        )
+        return ArticleRecord(
+            canonical_url=key,
+            url=self.url or key,
+            declared_url=None,
+            guid=self.id,
+            title=self.title,
+            author=None,
+            sitename=self.source,
+            description=None,
+            published_at=published,
+            fetched_at=datetime.now(UTC),
+            language=self.language,
+            text=self.text,
+        )
 
 
 class InputError(ValueError):
@@ -101,34 +123,39 @@ def cluster(
     try:
         db.migrate(url, schema=schema)
         with db.connection(url, schema=schema, autocommit=True) as conn:
-            yield from _cluster_in(conn, schema, articles, settings, batch)
+            yield from cluster_in_schema(conn, schema, articles, settings, batch=batch)
     finally:
         db.drop_schema(url, schema)
 
 
-def _cluster_in(
+def cluster_in_schema(
     conn: psycopg.Connection[Any],
     schema: str,
     articles: Iterable[InputArticle],
     settings: DedupSettings,
-    batch: int,
+    *,
+    batch: int = BATCH,
 ) -> Iterator[tuple[str, int]]:
+    """`cluster` on a connection to an existing, migrated schema (whose state it keeps)."""
     engine = build_engine(settings)
     run_id = new_run_id("cluster")
     start_run(conn, run_id, "cluster")
     sources: dict[str, int] = {}
     iterator = iter(articles)
     while chunk := list(islice(iterator, batch)):
-        items = [_dedup_input(article) for article in chunk]
-        features = engine.prepare(items)  # one embedding batch per chunk
-        for article, item, feature in zip(chunk, items, features, strict=True):
-            _stage(conn, article, item, feature, _source_id(conn, article.source, sources), run_id)
+        records = [article.record() for article in chunk]
+        features = engine.prepare([record.story_input() for record in records])
+        for article, record, feature in zip(chunk, records, features, strict=True):
+            source_id = source_id_of(conn, article.source, sources)
+            stage_article(conn, record, source_id=source_id, features=feature, run_id=run_id)
         report = store_staged(conn, engine, schema=schema, run_id=run_id, arrival_order=True)
-        for article, item in zip(chunk, items, strict=True):
-            yield article.id, report.story_ids[item.canonical_url]
+        for article, record in zip(chunk, records, strict=True):
+            yield article.id, report.story_ids[record.canonical_url]
 
 
-def _source_id(conn: psycopg.Connection[Any], name: str, cache: dict[str, int]) -> int:
+def source_id_of(conn: psycopg.Connection[Any], name: str, cache: dict[str, int]) -> int:
+    """The id of the source called `name`, created on first use (cluster input names its
+    outlet by domain)."""
     if name not in cache:
         row = conn.execute(
             """INSERT INTO sources (name, url) VALUES (%s, %s)
@@ -138,61 +165,3 @@ def _source_id(conn: psycopg.Connection[Any], name: str, cache: dict[str, int]) 
         assert row is not None
         cache[name] = row[0]
     return cache[name]
-
-
-def _dedup_input(article: InputArticle) -> DedupInput:
-    # Two lines with the same URL are one article (the url layer); no URL: a key of its own.
-    key = canonical_or_none(article.url) or f"urn:news-ingest:cluster:{article.id}"
-    published = (
-        datetime(article.published.year, article.published.month, article.published.day, tzinfo=UTC)
-        if article.published
-        else None
-    )
-    return DedupInput(
-        canonical_url=key,
-        declared_url=None,
-        title=article.title,
-        text=article.text,
-        language=article.language,
-        published_at=published,
-        event_time=published or datetime.now(UTC),
-    )
-
-
-def _stage(
-    conn: psycopg.Connection[Any],
-    article: InputArticle,
-    item: DedupInput,
-    features: dict[str, Any],
-    source_id: int,
-    run_id: str,
-) -> None:
-    """Stage one article exactly as the pipeline stages an extracted page."""
-    entry = FeedEntry(
-        url=article.url or item.canonical_url,
-        canonical_url=item.canonical_url,
-        guid=article.id,
-        title=article.title,
-        published_at=item.published_at,
-        summary=None,
-    )
-    extracted = ExtractedArticle(
-        text=article.text,
-        title=article.title,
-        author=None,
-        published_at=item.published_at,
-        sitename=article.source,
-        description=None,
-        language=article.language,
-        declared_url=None,
-        word_count=word_count(article.text),
-    )
-    stage_article(
-        conn,
-        source_id=source_id,
-        entry=entry,
-        article=extracted,
-        fetched_at=datetime.now(UTC),
-        features=features,
-        run_id=run_id,
-    )

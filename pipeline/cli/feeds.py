@@ -32,7 +32,8 @@ from ..http import Fetcher
 from .common import ConfigOption, err, load_or_exit, out
 
 if TYPE_CHECKING:
-    from ..feeds.discover import DiscoveredFeed, FeedProbe
+    from ..feeds.discover import DiscoveredFeed
+    from ..feeds.fetch import FeedFetch
 
 feeds_app = typer.Typer(
     help="List, validate, check and add the configured feeds.", no_args_is_help=True
@@ -162,7 +163,7 @@ def feeds_check(
     stored and no article is downloaded. Exit status 1 if any feed fails: a network or HTTP
     error, or a document that is not a readable feed.
     """
-    from ..feeds.discover import probe_feed
+    from ..feeds.fetch import fetch_feed
 
     cfg = load_or_exit(config)
     feeds = _feeds_to_check(cfg, names or [])
@@ -171,10 +172,10 @@ def feeds_check(
         return
     with (
         _quiet_fetch_log(),
-        _fetcher(cfg) as fetcher,
+        Fetcher.from_config(cfg) as fetcher,
         ThreadPoolExecutor(max_workers=min(cfg.fetch.concurrency, len(feeds))) as pool,
     ):
-        probes = list(pool.map(lambda feed: probe_feed(fetcher, feed.url, cfg.fetch), feeds))
+        probes = list(pool.map(lambda feed: fetch_feed(fetcher, feed.url, cfg.fetch), feeds))
     out.print(_check_table(feeds, probes))
     failed = sum(not probe.ok for probe in probes)
     summary = f"{_plural(len(feeds), 'feed')} checked: {len(feeds) - failed} ok, {failed} failed"
@@ -212,15 +213,6 @@ def feeds_schema(
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _fetcher(cfg: Config) -> Fetcher:
-    """A fetcher guarded exactly as the pipeline's: same settings, same private-address rules."""
-    return Fetcher(
-        cfg.fetch,
-        allow_private_networks=cfg.allow_private_networks,
-        private_hosts=cfg.allow_private_hosts,
-    )
 
 
 @contextmanager
@@ -277,7 +269,7 @@ def _refuse_configured(cfg: Config, url: str) -> None:
 def _discover_or_exit(cfg: Config, url: str) -> DiscoveredFeed:
     from ..feeds.discover import FeedDiscoveryError, discover_feed
 
-    with _quiet_fetch_log(), _fetcher(cfg) as fetcher:
+    with _quiet_fetch_log(), Fetcher.from_config(cfg) as fetcher:
         try:
             return discover_feed(url, fetcher, cfg.fetch)
         except FeedDiscoveryError as exc:
@@ -328,7 +320,7 @@ def _feeds_to_check(cfg: Config, names: list[str]) -> list[Feed]:
     return [cfg.feed(name) for name in names]
 
 
-def _check_table(feeds: list[Feed], probes: list[FeedProbe]) -> Table:
+def _check_table(feeds: list[Feed], probes: list[FeedFetch]) -> Table:
     table = Table()
     table.add_column("feed", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -342,7 +334,7 @@ def _check_table(feeds: list[Feed], probes: list[FeedProbe]) -> Table:
             probe.status,
             "" if probe.entries is None else str(probe.entries),
             _when(probe.newest) if probe.newest else "",
-            str(probe.fetch.elapsed_ms),
+            str(probe.result.elapsed_ms),
             probe.error or "",
         )
         # Text, not str: server messages may contain [brackets] rich would read as markup.

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from ..config import FetchSettings
-from ..http import FEED_ACCEPT, Fetcher, FetchResult
-from .parse import FeedParseError, ParsedFeed, parse_feed
+from ..http import Fetcher, FetchResult
+from .fetch import FeedFetch, fetch_feed, parse_fetched_feed
 
 log = logging.getLogger(__name__)
 
@@ -44,76 +43,11 @@ MAX_CANDIDATES = 12
 
 
 @dataclass(frozen=True)
-class FeedProbe:
-    """One fetch of a URL as a feed, and what parsing it gave."""
-
-    url: str
-    fetch: FetchResult
-    parsed: ParsedFeed | None
-    parse_error: str | None
-
-    @property
-    def ok(self) -> bool:
-        """The URL answered with a feed document (possibly without entries)."""
-        return self.parsed is not None
-
-    @property
-    def entries(self) -> int | None:
-        return len(self.parsed.entries) if self.parsed is not None else None
-
-    @property
-    def newest(self) -> datetime | None:
-        """Publication time of the newest entry that has one."""
-        if self.parsed is None:
-            return None
-        dates = [entry.published_at for entry in self.parsed.entries if entry.published_at]
-        return max(dates, default=None)
-
-    @property
-    def status(self) -> str:
-        """HTTP status if there was a response, else the fetch outcome ("timeout", ...)."""
-        return str(self.fetch.status) if self.fetch.status is not None else str(self.fetch.outcome)
-
-    @property
-    def error(self) -> str | None:
-        return self.fetch.error if not self.fetch.ok else self.parse_error
-
-    def describe(self) -> str:
-        """A short verdict for error messages: "HTTP 404 Not Found", "feed, 3 entries"."""
-        if self.parsed is not None:
-            return f"feed, {len(self.parsed.entries)} entries"
-        return self.error or "failed"
-
-
-def probe_feed(fetcher: Fetcher, url: str, settings: FetchSettings) -> FeedProbe:
-    """Fetch `url` as the pipeline does (same Accept, same caps) and try to parse it."""
-    result = fetcher.get(url, max_bytes=settings.max_feed_bytes, accept=FEED_ACCEPT)
-    return _parsed_probe(url, result, settings)
-
-
-def _parsed_probe(url: str, result: FetchResult, settings: FetchSettings) -> FeedProbe:
-    if not result.ok:
-        return FeedProbe(url, result, None, None)
-    try:
-        parsed = parse_feed(
-            result.content,
-            feed_url=result.final_url,
-            content_type=result.content_type,
-            max_entries=settings.max_entries_per_feed,
-        )
-    except FeedParseError as exc:
-        # The media type tells an editor at once that a "feed" link leads to a web page.
-        served_as = f" (served as {result.content_type})" if result.content_type else ""
-        return FeedProbe(url, result, None, f"{exc}{served_as}")
-    return FeedProbe(url, result, parsed, None)
-
-
-@dataclass(frozen=True)
 class DiscoveredFeed:
     """The feed `discover_feed` settled on, and how it got there."""
 
     url: str
-    probe: FeedProbe
+    probe: FeedFetch
     # "direct" (the URL given is a feed), "linked" (found on the page), "well-known" (a path
     # sites commonly use, not linked from the page)
     via: str
@@ -142,7 +76,7 @@ def discover_feed(
     )
     if not page.ok:
         raise FeedDiscoveryError(f"cannot fetch {url}: {page.error}")
-    direct = _parsed_probe(url, page, settings)
+    direct = parse_fetched_feed(url, page, settings)
     if direct.ok:
         return DiscoveredFeed(url, direct, "direct", url, feed_language(page.content), ())
 
@@ -151,9 +85,9 @@ def discover_feed(
         [*linked, *well_known_feed_urls(page.final_url)], exclude={url, page.final_url}
     )
     tried = candidates[:max_candidates]
-    probes: list[FeedProbe] = []
+    probes: list[FeedFetch] = []
     for candidate in tried:
-        probe = probe_feed(fetcher, candidate, settings)
+        probe = fetch_feed(fetcher, candidate, settings)
         probes.append(probe)
         if probe.ok and probe.entries:
             break
@@ -163,7 +97,7 @@ def discover_feed(
         raise FeedDiscoveryError(_nothing_found(url, probes, linked))
     others = tuple(c for c in linked if c != best.url)
     via = "linked" if best.url in linked else "well-known"
-    language = feed_language(best.fetch.content)
+    language = feed_language(best.result.content)
     return DiscoveredFeed(best.url, best, via, page.final_url, language, others)
 
 
@@ -220,7 +154,7 @@ def _unique(urls: list[str], *, exclude: set[str]) -> list[str]:
     return unique
 
 
-def _nothing_found(url: str, probes: list[FeedProbe], linked: list[str]) -> str:
+def _nothing_found(url: str, probes: list[FeedFetch], linked: list[str]) -> str:
     if not probes:
         return f"no feed found on {url}: the page links no feed and no candidates were left"
     tried = "".join(f"\n  {p.url}: {p.describe()}" for p in probes)

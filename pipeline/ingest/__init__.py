@@ -1,11 +1,50 @@
-"""The ingest cycle: what `news-ingest run` and every Airflow task call.
+"""The ingest cycle: the API `news-ingest run` and every Airflow task call.
 
-Owns one cycle (begin a run, collect feeds, store, finish the run) and its bookkeeping:
-sources synced from the config (`sources`), every fetch outcome and the run's summary
-(`runs`), staged and failed articles (`staging`). Combines the stages (http, feeds, extract,
-stories, store); the stages never call back into it. Never imports Airflow.
+A run is four steps, each one call: `begin_run` (migrate, sync sources from the config,
+record the run), `collect_feeds` (fetch feeds, download and extract their new articles,
+stage them), `store_articles` (the story engine and the serialised store step),
+`finish_run` (the summary, read back from what was recorded); `refresh_rollups` brings
+the analysts' rollups up to date. `run_cycle` does the four steps in one process; `Cycle`
+shares a pool, a fetcher and the story engine between steps.
+
+Owns the run's bookkeeping: sources synced from the config (`sources`), every fetch
+outcome and the run summaries (`runs`), staged and failed articles (`staging`), written
+by one `Recorder` per feed while worker threads only return values (`collect`). Combines
+the stages (http, feeds, extract, stories, store), which never call back into it. Never
+imports Airflow.
 """
 
-from .cycle import FeedReport, RunReport, collect_feed, open_cycle, run_cycle, store
+from ..config import DEFAULT_SCHEDULE, Config, ConfigError, load_config, resolve_config_path
+from .cycle import (
+    Cycle,
+    FeedReport,
+    Progress,
+    RunReport,
+    begin_run,
+    collect_feeds,
+    finish_run,
+    refresh_rollups,
+    run_cycle,
+    store_articles,
+)
+from .runs import FeedSummary, new_run_id
 
-__all__ = ["FeedReport", "RunReport", "collect_feed", "open_cycle", "run_cycle", "store"]
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "Config",
+    "ConfigError",
+    "Cycle",
+    "FeedReport",
+    "FeedSummary",
+    "Progress",
+    "RunReport",
+    "begin_run",
+    "collect_feeds",
+    "finish_run",
+    "load_config",
+    "new_run_id",
+    "refresh_rollups",
+    "resolve_config_path",
+    "run_cycle",
+    "store_articles",
+]

@@ -1,50 +1,48 @@
-"""One ingest cycle: fetch feeds, fetch and extract new articles, stage, then store.
+"""One ingest cycle: begin a run, collect feeds, store, finish the run.
 
-`collect_feed` is the unit an Airflow mapped task runs (one feed); `store` is the single
-serialised step after them; `run_cycle` does both for the CLI. Nothing here raises for
-what a feed or a web server does: every outcome is recorded and reported.
+This is the API both faces of the pipeline call: `news-ingest run` calls `run_cycle`, and
+each Airflow task calls one step (`begin_run`, `collect_feeds`, `store_articles`,
+`finish_run`) in a process of its own. A `Cycle` holds what the steps share within one
+process: the connection pool, the fetcher (its per-host gates and robots.txt cache), the
+story engine (its encoder, loaded once) and the article threads.
+
+Nothing here raises for what a feed or a web server does: every outcome is recorded
+(`Recorder`) and reported (`FeedReport`, then `RunReport` read back from the database).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from psycopg_pool import ConnectionPool
 
+from ..analytics import rollup
+from ..analytics.rollup import Refreshed
 from ..config import Config, Feed
-from ..extract import ExtractedArticle, ExtractionError, decode_html, extract_article
-from ..feeds import FeedEntry, FeedParseError, ParsedFeed, parse_feed
-from ..http import ARTICLE_ACCEPT, FEED_ACCEPT, Fetcher, FetchOutcome, FetchResult
+from ..feeds.fetch import fetch_feed
+from ..http import Fetcher
 from ..store import db
 from ..store.store_step import StoreReport, store_staged
-from ..stories.engine import DedupInput, StoryEngine
+from ..stories.engine import StoryEngine
 from ..stories.factory import build_engine
-from ..urls import canonical_or_none
-from .runs import (
-    FeedSummary,
-    feed_summaries,
-    finish_run,
-    new_run_id,
-    record_fetch,
-    run_stats,
-    start_run,
-)
-from .sources import save_validators, source_state, sync_sources, touch
-from .staging import record_failure, retry_entries, stage_article, unseen_entries
+from .collect import Extracted, Failed, download_article
+from .recorder import Recorder
+from .runs import FeedSummary, feed_summaries, finish_run_row, new_run_id, run_stats, start_run
+from .sources import source_state, sync_sources
 
 log = logging.getLogger(__name__)
 
-HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
-# Articles whose features (embeddings) are computed in one call.
+# Articles whose story features (the embedding above all) are computed in one call.
 FEATURE_BATCH = 16
+# Feeds collected at the same time within one process; their articles share the
+# article threads (fetch.concurrency), so more feed threads would only queue.
+FEED_THREADS = 4
 
 
 class Progress(Protocol):
@@ -80,6 +78,8 @@ class FeedReport:
 
 @dataclass
 class RunReport:
+    """A finished run: one summary per feed, read back from what the run recorded."""
+
     run_id: str
     feeds: list[FeedSummary]
     seconds: float
@@ -88,325 +88,229 @@ class RunReport:
         return run_stats(self.feeds, self.seconds)
 
 
-def collect_feed(
-    pool: ConnectionPool,
-    feed: Feed,
-    config: Config,
-    fetcher: Fetcher,
-    engine: StoryEngine,
-    *,
-    run_id: str | None,
-    executor: Executor | None = None,
-    progress: Progress | None = None,
-) -> FeedReport:
-    """Fetch one feed, then fetch, extract and stage its new (and retryable) articles."""
-    report = FeedReport(feed=feed.name)
-    with pool.connection() as conn:
-        state = source_state(conn, feed.name)
-    result = fetcher.get(
-        feed.url,
-        max_bytes=config.fetch.max_feed_bytes,
-        etag=state.etag,
-        last_modified=state.last_modified,
-        accept=FEED_ACCEPT,
-    )
-    report.http_status = result.status
-    fresh: list[FeedEntry] = []
-    with pool.connection() as conn:
-        if result.outcome is FetchOutcome.NOT_MODIFIED:
-            report.status = "not_modified"
-            record_fetch(conn, run_id=run_id, source_id=state.id, kind="feed", result=result)
-            touch(conn, state.id)
-        elif not result.ok:
-            return _feed_failed(
-                report,
-                conn,
-                state.id,
-                run_id,
-                result,
-                str(result.outcome),
-                result.error or "fetch failed",
-            )
-        else:
-            try:
-                parsed = parse_feed(
-                    result.content,
-                    feed_url=result.final_url,
-                    content_type=_content_type_header(result),
-                    max_entries=config.fetch.max_entries_per_feed,
-                )
-            except FeedParseError as exc:
-                return _feed_failed(report, conn, state.id, run_id, result, "parse_error", str(exc))
-            report.entries = len(parsed.entries)
-            report.skipped = len(parsed.skipped)
-            record_fetch(
-                conn,
+class Cycle:
+    """The resources one process shares across the steps of a run."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        run_id: str,
+        pool: ConnectionPool[Any],
+        fetcher: Fetcher,
+        engine: StoryEngine,
+        articles: ThreadPoolExecutor,
+        schema: str,
+    ) -> None:
+        self.config = config
+        self.run_id = run_id
+        self.pool = pool
+        self.fetcher = fetcher
+        self.engine = engine
+        self.articles = articles
+        self.schema = schema
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls,
+        config: Config,
+        *,
+        run_id: str,
+        url: str | None = None,
+        schema: str = db.DEFAULT_SCHEMA,
+        fetcher: Fetcher | None = None,
+    ) -> Iterator[Cycle]:
+        """`fetcher`: one of the caller's (closed by the caller), else one from the config."""
+        concurrency = config.fetch.concurrency
+        with (
+            db.pool(url, schema=schema, max_size=FEED_THREADS + 2) as pool,
+            nullcontext(fetcher) if fetcher else Fetcher.from_config(config) as cycle_fetcher,
+            ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="article") as articles,
+        ):
+            yield cls(
+                config,
                 run_id=run_id,
-                source_id=state.id,
-                kind="feed",
-                result=result,
-                warnings=_feed_warnings(parsed),
-                entries=len(parsed.entries),
+                pool=pool,
+                fetcher=cycle_fetcher,
+                engine=build_engine(config.dedup),
+                articles=articles,
+                schema=schema,
             )
-            fresh = unseen_entries(conn, parsed.entries)
-        retries = retry_entries(
-            conn,
-            state.id,
-            max_attempts=config.fetch.max_article_attempts,
-            limit=config.fetch.max_articles_per_feed,
+
+    # -- collect ---------------------------------------------------------------------------
+    def collect(self, feeds: Sequence[Feed], progress: Progress | None = None) -> list[FeedReport]:
+        """Collect every feed, a few at a time; a feed that crashes (a bug, a lost database
+        connection) is reported as failed and never takes the others down."""
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(len(feeds), FEED_THREADS)), thread_name_prefix="feed"
+        ) as feed_threads:
+            futures = [feed_threads.submit(self.collect_feed, feed, progress) for feed in feeds]
+            return [
+                _report_or_crash(feed, future) for feed, future in zip(feeds, futures, strict=True)
+            ]
+
+    def collect_feed(self, feed: Feed, progress: Progress | None = None) -> FeedReport:
+        """Fetch one feed, then fetch, extract and stage its new (and retryable) articles."""
+        settings = self.config.fetch
+        with self.pool.connection() as conn:
+            source = source_state(conn, feed.name)
+        recorder = Recorder(self.pool, source, self.run_id)
+        fetched = fetch_feed(
+            self.fetcher, feed.url, settings, etag=source.etag, last_modified=source.last_modified
         )
-
-    pending = _unique_by_url(fresh + retries)
-    todo = pending[: config.fetch.max_articles_per_feed]
-    if progress:
-        progress.feed_started(feed.name, len(todo))
-    log.info(
-        "feed %s: %s, %d entries, %d new, %d to retry",
-        feed.name,
-        report.status,
-        report.entries,
-        len(fresh),
-        len(retries),
-    )
-
-    def work(entry: FeedEntry) -> _Extracted | None:
-        try:
-            return _fetch_and_extract(pool, feed, state.id, entry, config, fetcher, run_id)
-        finally:
+        recorder.feed_fetched(fetched)
+        report = FeedReport(feed=feed.name, http_status=fetched.result.status)
+        if not fetched.ok and not fetched.not_modified:
+            report.status = "failed"
+            report.error = f"{fetched.result.url}: {fetched.error or 'fetch failed'}"
+            report.transient = fetched.retryable
+            log.warning("feed %s failed: %s", feed.name, report.error)
             if progress:
-                progress.article_done(feed.name)
+                progress.feed_done(report)
+            return report
+        entries = fetched.parsed.entries if fetched.parsed else []
+        if fetched.not_modified:
+            report.status = "not_modified"
+        else:
+            report.entries = len(entries)
+            report.skipped = len(fetched.parsed.skipped) if fetched.parsed else 0
 
-    own_executor = executor is None
-    pool_executor = executor or ThreadPoolExecutor(max_workers=config.fetch.concurrency)
-    batch: list[_Extracted] = []
-    try:
-        # Threads fetch and extract; features (the embedding above all) are computed here,
-        # in batches, so the encoder runs once per batch instead of once per article in
-        # competing threads.
-        for extracted in pool_executor.map(work, todo):
-            if extracted is None:
+        limit = settings.max_articles_per_feed
+        pending = recorder.pending(entries, max_attempts=settings.max_article_attempts, limit=limit)
+        todo = pending[:limit]
+        log.info(
+            "feed %s: %s, %d entries, %d articles to fetch",
+            feed.name,
+            report.status,
+            report.entries,
+            len(todo),
+        )
+        if progress:
+            progress.feed_started(feed.name, len(todo))
+
+        def work(entry: Any) -> Extracted | Failed:
+            try:
+                return download_article(self.fetcher, entry, settings, language_hint=feed.language)
+            finally:
+                if progress:
+                    progress.article_done(feed.name)
+
+        # Threads download and extract; story features (the embedding above all) are
+        # computed here, in batches, so the encoder runs once per batch instead of once per
+        # article in competing threads.
+        batch: list[Extracted] = []
+        for outcome in self.articles.map(work, todo):
+            if isinstance(outcome, Failed):
+                recorder.failed(outcome)
                 report.failed += 1
                 continue
-            batch.append(extracted)
+            batch.append(outcome)
             if len(batch) >= FEATURE_BATCH:
-                report.staged += _stage(pool, engine, state.id, batch, run_id)
+                report.staged += self._stage(recorder, batch)
                 batch = []
-        report.staged += _stage(pool, engine, state.id, batch, run_id)
+        report.staged += self._stage(recorder, batch)
         report.fetched = len(report.staged)
-    finally:
-        if own_executor:
-            pool_executor.shutdown()
-    # Validators are saved last: a 304 next time must mean "nothing left to do", so not
-    # after a crash mid-feed, and not while entries wait beyond max_articles_per_feed.
-    if result.ok and len(pending) <= len(todo):
-        with pool.connection() as conn:
-            save_validators(conn, state.id, result.etag, result.last_modified)
-    if progress:
-        progress.feed_done(report)
-    return report
+        # Validators are saved last: a 304 next time must mean "nothing left to do", so not
+        # after a crash mid-feed, and not while entries wait beyond max_articles_per_feed.
+        if fetched.ok and len(pending) <= len(todo):
+            recorder.feed_done(fetched)
+        if progress:
+            progress.feed_done(report)
+        return report
 
+    def _stage(self, recorder: Recorder, batch: list[Extracted]) -> list[str]:
+        if not batch:
+            return []
+        features = self.engine.prepare([extracted.record.story_input() for extracted in batch])
+        return recorder.stage(batch, features)
 
-@dataclass(frozen=True)
-class _Extracted:
-    """A fetched and extracted article waiting for its features and staging."""
-
-    entry: FeedEntry
-    result: FetchResult
-    article: ExtractedArticle
-    fetched_at: datetime
-
-    def dedup_input(self) -> DedupInput:
-        published = self.entry.published_at or self.article.published_at
-        return DedupInput(
-            canonical_url=self.entry.canonical_url,
-            declared_url=canonical_or_none(self.article.declared_url),
-            title=self.article.title or self.entry.title,
-            text=self.article.text,
-            language=self.article.language,
-            published_at=published,
-            event_time=published or self.fetched_at,
-        )
-
-
-def _fetch_and_extract(
-    pool: ConnectionPool,
-    feed: Feed,
-    source_id: int,
-    entry: FeedEntry,
-    config: Config,
-    fetcher: Fetcher,
-    run_id: str | None,
-) -> _Extracted | None:
-    """Fetch and extract one article; None on failure (recorded in fetches and
-    failed_items)."""
-    fetched_at = datetime.now(UTC)
-    result = fetcher.get(
-        entry.url,
-        max_bytes=config.fetch.max_article_bytes,
-        accept=ARTICLE_ACCEPT,
-        check_robots=True,
-    )
-    if not result.ok:
-        error = f"{entry.url}: {result.error or result.outcome}"
-        with pool.connection() as conn:
-            record_fetch(conn, run_id=run_id, source_id=source_id, kind="article", result=result)
-            record_failure(
+    # -- store and finish --------------------------------------------------------------------
+    def store(self, progress: Progress | None = None) -> StoreReport:
+        """The serialised store step over everything staged (this run's and any leftovers)."""
+        with self.pool.connection() as conn:
+            return store_staged(
                 conn,
-                source_id=source_id,
-                entry=entry,
-                stage="fetch",
-                error=error,
-                retryable=result.retryable,
+                self.engine,
+                schema=self.schema,
+                run_id=self.run_id,
+                on_batch=progress.storing if progress else None,
             )
-        log.warning("feed %s: article %s", feed.name, error)
-        return None
-    try:
-        if result.content_type and not result.content_type.startswith(HTML_TYPES):
-            raise ExtractionError(f"not an HTML page ({result.content_type})")
-        article = extract_article(
-            decode_html(result.content, result.charset),
-            url=result.final_url,
-            language_hint=feed.language,
-        )
-    except ExtractionError as exc:
-        error = f"{entry.url}: {exc}"
-        with pool.connection() as conn:
-            record_fetch(
-                conn,
-                run_id=run_id,
-                source_id=source_id,
-                kind="article",
-                result=result,
-                outcome="extract_error",
-                error=str(exc),
-            )
-            # Retryable: live pages are often a stub first and filled in minutes later.
-            record_failure(
-                conn, source_id=source_id, entry=entry, stage="extract", error=error, retryable=True
-            )
-        log.warning("feed %s: article %s", feed.name, error)
-        return None
-    return _Extracted(entry, result, article, fetched_at)
+
+    def finish(self, seconds: float, crashed: Sequence[FeedReport] = ()) -> RunReport:
+        """Summarise the run from what it recorded, and record the summary in news.runs."""
+        with self.pool.connection() as conn:
+            summaries = _with_crashes(feed_summaries(conn, self.run_id), crashed)
+            run = RunReport(self.run_id, summaries, seconds)
+            finish_run_row(conn, self.run_id, run.stats())
+        return run
 
 
-def _stage(
-    pool: ConnectionPool,
-    engine: StoryEngine,
-    source_id: int,
-    batch: list[_Extracted],
-    run_id: str | None,
-) -> list[str]:
-    """Compute the batch's features in one call and stage each article; returns their
-    canonical URLs. The fetch row is written with the staged row, so a fetch recorded as
-    ok always has its article staged."""
-    if not batch:
-        return []
-    features = engine.prepare([extracted.dedup_input() for extracted in batch])
-    with pool.connection() as conn:
-        for extracted, feature in zip(batch, features, strict=True):
-            record_fetch(
-                conn, run_id=run_id, source_id=source_id, kind="article", result=extracted.result
-            )
-            stage_article(
-                conn,
-                source_id=source_id,
-                entry=extracted.entry,
-                article=extracted.article,
-                fetched_at=extracted.fetched_at,
-                features=feature,
-                run_id=run_id,
-            )
-    return [extracted.entry.canonical_url for extracted in batch]
+# -- the steps, one call each ----------------------------------------------------------------
 
 
-def _feed_failed(
-    report: FeedReport,
-    conn: Any,
-    source_id: int,
-    run_id: str | None,
-    result: FetchResult,
-    outcome: str,
-    error: str,
-) -> FeedReport:
-    report.status = "failed"
-    report.error = f"{result.url}: {error}"
-    report.transient = outcome != "parse_error" and result.retryable
-    record_fetch(
-        conn,
-        run_id=run_id,
-        source_id=source_id,
-        kind="feed",
-        result=result,
-        outcome=outcome,
-        error=error,
-    )
-    log.warning("feed %s failed: %s", report.feed, report.error)
-    return report
-
-
-def _feed_warnings(parsed: ParsedFeed) -> str | None:
-    notes = []
-    if parsed.problem:
-        notes.append(f"malformed feed, entries kept: {parsed.problem}")
-    if parsed.skipped:
-        reasons = Counter(skip.reason for skip in parsed.skipped)
-        listed = "; ".join(f"{reason} ({n})" for reason, n in reasons.most_common(5))
-        notes.append(f"{len(parsed.skipped)} entries skipped: {listed}")
-    return " | ".join(notes) or None
-
-
-def _content_type_header(result: FetchResult) -> str | None:
-    if not result.content_type:
-        return None
-    return (
-        f"{result.content_type}; charset={result.charset}"
-        if result.charset
-        else (result.content_type)
-    )
-
-
-def _unique_by_url(entries: list[FeedEntry]) -> list[FeedEntry]:
-    seen: set[str] = set()
-    unique = []
-    for entry in entries:
-        if entry.canonical_url not in seen:
-            seen.add(entry.canonical_url)
-            unique.append(entry)
-    return unique
-
-
-def store(
-    pool: ConnectionPool,
+def begin_run(
     config: Config,
     *,
-    schema: str,
-    run_id: str | None,
-    engine: StoryEngine | None = None,
+    run_id: str,
+    trigger: str,
+    url: str | None = None,
+    schema: str = db.DEFAULT_SCHEMA,
+) -> list[Feed]:
+    """Migrate the schema, sync news.sources from the config, record the run (idempotent);
+    return the enabled feeds."""
+    db.migrate(url, schema=schema)
+    with db.connection(url, schema=schema, autocommit=True) as conn:
+        sync_sources(conn, config.feeds)
+        start_run(conn, run_id, trigger)
+    return config.enabled_feeds
+
+
+def collect_feeds(
+    config: Config,
+    names: Sequence[str],
+    *,
+    run_id: str,
+    url: str | None = None,
+    schema: str = db.DEFAULT_SCHEMA,
+    progress: Progress | None = None,
+) -> list[FeedReport]:
+    """Collect the named feeds of `config` (concurrently) and stage their new articles."""
+    feeds = [config.feed(name) for name in names]
+    with Cycle.open(config, run_id=run_id, url=url, schema=schema) as cycle:
+        return cycle.collect(feeds, progress)
+
+
+def store_articles(
+    config: Config,
+    *,
+    run_id: str,
+    url: str | None = None,
+    schema: str = db.DEFAULT_SCHEMA,
     progress: Progress | None = None,
 ) -> StoreReport:
-    """The serialised store step over everything staged (this run's and any leftovers)."""
-    engine = engine or build_engine(config.dedup)
-    with pool.connection() as conn:
-        return store_staged(
-            conn,
-            engine,
-            schema=schema,
-            run_id=run_id,
-            on_batch=progress.storing if progress else None,
-        )
+    """Assign stories to everything staged and store it."""
+    with Cycle.open(config, run_id=run_id, url=url, schema=schema) as cycle:
+        return cycle.store(progress)
 
 
-@contextmanager
-def open_cycle(
-    config: Config, *, url: str | None, schema: str, run_id: str, trigger: str
-) -> Iterator[ConnectionPool]:
-    """Migrated database, sources synced from the config, the run recorded."""
-    db.migrate(url, schema=schema)
-    with db.pool(url, schema=schema, max_size=config.fetch.concurrency + 2) as pool:
-        with pool.connection() as conn:
-            sync_sources(conn, config.feeds)
-            start_run(conn, run_id, trigger)
-        yield pool
+def finish_run(
+    config: Config,
+    *,
+    run_id: str,
+    seconds: float,
+    url: str | None = None,
+    schema: str = db.DEFAULT_SCHEMA,
+) -> RunReport:
+    """The run's summary, read back from news.fetches and news.articles, saved in news.runs."""
+    with Cycle.open(config, run_id=run_id, url=url, schema=schema) as cycle:
+        return cycle.finish(seconds)
+
+
+def refresh_rollups(*, url: str | None = None, schema: str = db.DEFAULT_SCHEMA) -> list[Refreshed]:
+    """Refresh the analysts' materialised rollups (news.v_daily_stories) after a run."""
+    with db.connection(url, schema=schema, autocommit=True) as conn:
+        return rollup.refresh_rollups(conn)
 
 
 def run_cycle(
@@ -420,65 +324,28 @@ def run_cycle(
     """Everything `news-ingest run` does, for all enabled feeds of `config`."""
     started = time.monotonic()
     run_id = run_id or new_run_id("cli")
-    engine = build_engine(config.dedup)
-    feeds = config.enabled_feeds
-    with open_cycle(config, url=url, schema=schema, run_id=run_id, trigger="cli") as pool:
-        with (
-            Fetcher(
-                config.fetch,
-                allow_private_networks=config.allow_private_networks,
-                private_hosts=config.allow_private_hosts,
-            ) as fetcher,
-            ThreadPoolExecutor(
-                max_workers=config.fetch.concurrency, thread_name_prefix="article"
-            ) as articles,
-            ThreadPoolExecutor(
-                max_workers=max(1, min(len(feeds), 4)), thread_name_prefix="feed"
-            ) as feed_workers,
-        ):
-            futures = [
-                feed_workers.submit(
-                    collect_feed,
-                    pool,
-                    feed,
-                    config,
-                    fetcher,
-                    engine,
-                    run_id=run_id,
-                    executor=articles,
-                    progress=progress,
-                )
-                for feed in feeds
-            ]
-            crashed = {
-                report.feed: report.error or "crashed"
-                for report in (
-                    _report_or_crash(feed, future)
-                    for feed, future in zip(feeds, futures, strict=True)
-                )
-                if report.crashed
-            }
-        store(pool, config, schema=schema, run_id=run_id, engine=engine, progress=progress)
-        with pool.connection() as conn:
-            summaries = _with_crashes(feed_summaries(conn, run_id), crashed)
-            run = RunReport(run_id, summaries, time.monotonic() - started)
-            finish_run(conn, run_id, run.stats())
-    return run
+    feeds = begin_run(config, run_id=run_id, trigger="cli", url=url, schema=schema)
+    with Cycle.open(config, run_id=run_id, url=url, schema=schema) as cycle:
+        reports = cycle.collect(feeds, progress)
+        cycle.store(progress)
+        crashed = [report for report in reports if report.crashed]
+        return cycle.finish(time.monotonic() - started, crashed)
 
 
-def _with_crashes(summaries: list[FeedSummary], crashed: dict[str, str]) -> list[FeedSummary]:
+def _with_crashes(summaries: list[FeedSummary], crashed: Sequence[FeedReport]) -> list[FeedSummary]:
     """Summaries come from what the run recorded; a feed that crashed half-way (its database
     connection died, a bug) may have recorded only successes, yet did not finish: report it
     as failed, or the run would claim success for articles it never got to."""
+    errors = {report.feed: report.error or "crashed" for report in crashed}
     return [
-        replace(summary, status="failed", error=f"crashed: {crashed[summary.feed]}")
-        if summary.feed in crashed
+        replace(summary, status="failed", error=f"crashed: {errors[summary.feed]}")
+        if summary.feed in errors
         else summary
         for summary in summaries
     ]
 
 
-def _report_or_crash(feed: Feed, future: Any) -> FeedReport:
+def _report_or_crash(feed: Feed, future: Future[FeedReport]) -> FeedReport:
     """A bug or a database error in one feed must not take the others down with it."""
     try:
         return future.result()

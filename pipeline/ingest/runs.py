@@ -26,7 +26,7 @@ def start_run(conn: psycopg.Connection[Any], run_id: str, trigger: str) -> None:
     )
 
 
-def finish_run(conn: psycopg.Connection[Any], run_id: str, stats: dict[str, Any]) -> None:
+def finish_run_row(conn: psycopg.Connection[Any], run_id: str, stats: dict[str, Any]) -> None:
     conn.execute(
         "UPDATE runs SET finished_at = now(), stats = %s WHERE id = %s", (Jsonb(stats), run_id)
     )

@@ -3,16 +3,20 @@ entries still need work."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from ..extract import ExtractedArticle
 from ..feeds import FeedEntry
+from ..record import ArticleRecord, insert_sql
+from ..stories.engine import Features
 from ..textnorm import clean_line
-from ..urls import canonical_or_none
+
+STAGE_SQL = insert_sql("staged_articles", "source_id", "run_id", "features") + sql.SQL(
+    " ON CONFLICT (canonical_url) DO NOTHING"
+)
 
 
 def unseen_entries(conn: psycopg.Connection[Any], entries: list[FeedEntry]) -> list[FeedEntry]:
@@ -49,43 +53,19 @@ def retry_entries(
 
 def stage_article(
     conn: psycopg.Connection[Any],
+    record: ArticleRecord,
     *,
     source_id: int,
-    entry: FeedEntry,
-    article: ExtractedArticle,
-    fetched_at: datetime,
-    features: dict[str, Any] | None,
+    features: Features | None,
     run_id: str | None,
 ) -> bool:
     """Stage an extracted article for the store step; False if it was already staged.
-    Clears its failed_items row in the same transaction."""
-    declared = canonical_or_none(article.declared_url)
+    Clears its failed_items row. Runs in the caller's transaction when there is one."""
     with conn.transaction():
         inserted = conn.execute(
-            """INSERT INTO staged_articles (canonical_url, source_id, url, declared_url, guid,
-                   title, author, sitename, description, published_at, fetched_at, language,
-                   text, run_id, features)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (canonical_url) DO NOTHING""",
-            (
-                entry.canonical_url,
-                source_id,
-                entry.url,
-                declared,
-                entry.guid,
-                article.title or entry.title,
-                article.author,
-                article.sitename,
-                article.description or entry.summary,
-                entry.published_at or article.published_at,
-                fetched_at,
-                article.language,
-                article.text,
-                run_id,
-                Jsonb(features) if features is not None else None,
-            ),
+            STAGE_SQL, (*record.row(), source_id, run_id, Jsonb(features) if features else None)
         ).rowcount
-        conn.execute("DELETE FROM failed_items WHERE canonical_url = %s", (entry.canonical_url,))
+        conn.execute("DELETE FROM failed_items WHERE canonical_url = %s", (record.canonical_url,))
     return inserted == 1
 
 

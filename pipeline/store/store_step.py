@@ -19,12 +19,17 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from ..record import ArticleRecord, insert_sql
 from ..stories.engine import DedupInput, Features, StoryEngine, StoryMatch
 from ..textnorm import text_hash, word_count
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 100
+
+INSERT_ARTICLE_SQL = insert_sql(
+    "articles", "source_id", "text_hash", "word_count", "story_id", "run_id"
+) + sql.SQL(" RETURNING id")
 
 
 @dataclass
@@ -128,18 +133,6 @@ def _store_batch(
     return len(rows)
 
 
-def _dedup_input(row: dict[str, Any]) -> DedupInput:
-    return DedupInput(
-        canonical_url=row["canonical_url"],
-        declared_url=row["declared_url"],
-        title=row["title"],
-        text=row["text"],
-        language=row["language"],
-        published_at=row["published_at"],
-        event_time=row["published_at"] or row["fetched_at"],
-    )
-
-
 def _store_one(
     conn: psycopg.Connection[Any],
     engine: StoryEngine,
@@ -148,13 +141,14 @@ def _store_one(
     run_id: str | None,
     report: StoreReport,
 ) -> str:
-    item = _dedup_input(row)
+    record = ArticleRecord.from_row(row)
+    item = record.story_input()
     features: Features = row["features"]
     if not engine.features_are_current(features):
         features = engine.prepare([item])[0]
     match = engine.match(conn, item, features)
     story_id = match.story_id if match else _new_story(conn, item)
-    article_id = _insert_article(conn, row, story_id, run_id)
+    article_id = _insert_article(conn, record, row["source_id"], story_id, run_id or row["run_id"])
     # Writes only from here on: one round trip instead of one per statement.
     with conn.pipeline():
         engine.remember(conn, article_id, story_id, item, features)
@@ -192,32 +186,21 @@ def _count_member(conn: psycopg.Connection[Any], story_id: int, event_time: date
 
 
 def _insert_article(
-    conn: psycopg.Connection[Any], row: dict[str, Any], story_id: int, run_id: str | None
+    conn: psycopg.Connection[Any],
+    record: ArticleRecord,
+    source_id: int,
+    story_id: int,
+    run_id: str | None,
 ) -> int:
     inserted = conn.execute(
-        """INSERT INTO articles (source_id, url, canonical_url, declared_url, guid, title,
-               author, sitename, description, published_at, fetched_at, language, text,
-               text_hash, word_count, story_id, run_id)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-           RETURNING id""",
+        INSERT_ARTICLE_SQL,
         (
-            row["source_id"],
-            row["url"],
-            row["canonical_url"],
-            row["declared_url"],
-            row["guid"],
-            row["title"],
-            row["author"],
-            row["sitename"],
-            row["description"],
-            row["published_at"],
-            row["fetched_at"],
-            row["language"],
-            row["text"],
-            text_hash(row["text"]),
-            word_count(row["text"]),
+            *record.row(),
+            source_id,
+            text_hash(record.text),
+            word_count(record.text),
             story_id,
-            run_id or row["run_id"],
+            run_id,
         ),
     ).fetchone()
     assert inserted is not None

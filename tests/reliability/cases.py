@@ -837,8 +837,9 @@ SECURITY = [
         "Every `execute`/`executemany` call in `pipeline/` and `dags/` (AST scan)",
         "No SQL built from data: f-strings, `%`/`.format` formatting and concatenation with "
         "non-literals are rejected; literal SQL with placeholders and `psycopg.sql` "
-        "compositions of `sql.Identifier`/`sql.Literal` parts pass. "
-        "`test_sql_checker_catches_string_built_sql` shows it failing on 10 bad snippets.",
+        "compositions of `sql.Identifier`/`sql.Literal` parts pass, as do calls of statement "
+        "builders whose every return value passes. "
+        "`test_sql_checker_catches_string_built_sql` shows it failing on 11 bad snippets.",
         recorded="test failure naming file:line",
         test="test_security.py::test_pipeline_sql_is_parameterised",
     ),

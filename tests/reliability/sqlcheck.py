@@ -3,8 +3,11 @@
 Allowed as the statement: a string literal (or implicit concatenation of literals); a name
 bound, in the same module or function, only to allowed statements; psycopg.sql compositions
 whose dynamic parts are `sql.Identifier`/`sql.Literal`/`sql.Placeholder`/`sql.SQL(literal)`
-(and joins of those). Everything else is reported: f-strings, `%` and `.format()` formatting,
-`+` with non-literal parts, `sql.SQL(non-literal)`, names that cannot be resolved.
+(and joins of those); a call of a statement builder: a module-level function among the
+scanned files each of whose `return` values is itself an allowed statement by these rules
+(so `insert_sql(table, ...)` in one module can build what another executes). Everything else
+is reported: f-strings, `%` and `.format()` formatting, `+` with non-literal parts,
+`sql.SQL(non-literal)`, names that cannot be resolved.
 """
 
 from __future__ import annotations
@@ -27,24 +30,54 @@ class Finding:
         return f"{self.path}:{self.line}: {self.reason}"
 
 
-def check_source(source: str, path: str = "<snippet>") -> list[Finding]:
+def check_source(
+    source: str, path: str = "<snippet>", builders: frozenset[str] = frozenset()
+) -> list[Finding]:
     tree = ast.parse(source, filename=path)
-    checker = _Checker(path, tree)
+    builders = builders | statement_builders([tree])
+    checker = _Checker(path, tree, builders)
     checker.visit(tree)
     return checker.findings
 
 
 def check_paths(paths: list[Path], root: Path) -> list[Finding]:
+    sources = {str(path.relative_to(root)): path.read_text(encoding="utf-8") for path in paths}
+    builders = statement_builders([ast.parse(source) for source in sources.values()])
     findings: list[Finding] = []
-    for path in paths:
-        rel = str(path.relative_to(root))
-        findings += check_source(path.read_text(encoding="utf-8"), rel)
+    for rel, source in sources.items():
+        findings += check_source(source, rel, builders)
     return findings
 
 
+def statement_builders(trees: list[ast.Module]) -> frozenset[str]:
+    """Names of module-level functions whose every return value is an allowed statement,
+    found to a fixpoint (a builder may call another)."""
+    builders: frozenset[str] = frozenset()
+    while True:
+        found = set(builders)
+        for tree in trees:
+            checker = _Checker("<builders>", tree, builders)
+            for node in tree.body:
+                if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                checker.scopes.append(_assignments(list(ast.walk(node))))
+                returns = [
+                    ret.value
+                    for ret in ast.walk(node)
+                    if isinstance(ret, ast.Return) and ret.value is not None
+                ]
+                if returns and all(checker._unsafe(value, depth=0) is None for value in returns):
+                    found.add(node.name)
+                checker.scopes.pop()
+        if found == builders:
+            return builders
+        builders = frozenset(found)
+
+
 class _Checker(ast.NodeVisitor):
-    def __init__(self, path: str, tree: ast.Module) -> None:
+    def __init__(self, path: str, tree: ast.Module, builders: frozenset[str]) -> None:
         self.path = path
+        self.builders = builders
         self.findings: list[Finding] = []
         self.scopes: list[dict[str, list[ast.expr]]] = [_assignments(tree.body)]
 
@@ -125,7 +158,7 @@ class _Checker(ast.NodeVisitor):
             if len(node.args) != 1 or self._unsafe(node.args[0], depth + 1):
                 return "sql.SQL() of a non-literal string"
             return None
-        if name in SAFE_SQL_CONSTRUCTORS or name == "Composed":
+        if name in SAFE_SQL_CONSTRUCTORS or name == "Composed" or name in self.builders:
             return None
         return f"statement built by {name or 'a call'}()"
 

@@ -24,9 +24,8 @@ from pytest_httpserver import HTTPServer
 
 from pipeline.config import Config, Feed, FetchSettings
 from pipeline.http.fetcher import Fetcher
-from pipeline.ingest import collect_feed, open_cycle
+from pipeline.ingest import Cycle, begin_run
 from pipeline.store import db
-from pipeline.stories.factory import build_engine
 from pipeline.urls import canonical_url
 
 from .cases import HOSTILE_RUN, RUN_FETCH, Case
@@ -307,36 +306,39 @@ def test_public_name_resolving_to_loopback(web: HostileWeb, db_url: str) -> None
         assert host == "news.example.com", host  # nothing else may reach a resolver
         return ["127.0.0.1"]
 
-    engine = build_engine(config.dedup)
-    with open_cycle(config, url=db_url, schema="news", run_id="api-ssrf", trigger="cli") as pool:
-        for flag, feed in zip(("off", "on"), feeds, strict=True):
-            with Fetcher(
-                config.fetch,
-                allow_private_networks=flag == "on",
-                private_hosts=config.allow_private_hosts,
-                resolver=resolver,
-            ) as fetcher:
-                report = collect_feed(pool, feed, config, fetcher, engine, run_id="api-ssrf")
-            assert report.status == "ok"
-            assert (report.fetched, report.failed) == ((0, 1) if flag == "off" else (1, 0))
+    begin_run(config, run_id="api-ssrf", trigger="cli", url=db_url)
+    for flag, feed in zip(("off", "on"), feeds, strict=True):
+        fetcher = Fetcher(
+            config.fetch,
+            allow_private_networks=flag == "on",
+            private_hosts=config.allow_private_hosts,
+            resolver=resolver,
+        )
+        with (
+            fetcher,
+            Cycle.open(config, run_id="api-ssrf", url=db_url, fetcher=fetcher) as cycle,
+        ):
+            report = cycle.collect_feed(feed)
+        assert report.status == "ok"
+        assert (report.fetched, report.failed) == ((0, 1) if flag == "off" else (1, 0))
 
-        with pool.connection() as conn:
-            (outcome, error) = conn.execute(
-                "SELECT outcome, error FROM fetches WHERE kind = 'article' AND url = %s",
-                (entries["off"],),
-            ).fetchone()
-            assert outcome == "refused"
-            assert "127.0.0.1 (resolved from news.example.com) is a loopback address" in error
-            (retryable,) = conn.execute(
-                "SELECT retryable FROM failed_items WHERE canonical_url = %s",
-                (canonical_url(entries["off"]),),
-            ).fetchone()
-            assert retryable is False
-            staged = conn.execute(
-                "SELECT canonical_url FROM staged_articles WHERE canonical_url = %s",
-                (canonical_url(entries["on"]),),
-            ).fetchall()
-            assert len(staged) == 1
+    with db.connection(db_url, autocommit=True) as conn:
+        (outcome, error) = conn.execute(
+            "SELECT outcome, error FROM fetches WHERE kind = 'article' AND url = %s",
+            (entries["off"],),
+        ).fetchone()
+        assert outcome == "refused"
+        assert "127.0.0.1 (resolved from news.example.com) is a loopback address" in error
+        (retryable,) = conn.execute(
+            "SELECT retryable FROM failed_items WHERE canonical_url = %s",
+            (canonical_url(entries["off"]),),
+        ).fetchone()
+        assert retryable is False
+        staged = conn.execute(
+            "SELECT canonical_url FROM staged_articles WHERE canonical_url = %s",
+            (canonical_url(entries["on"]),),
+        ).fetchall()
+        assert len(staged) == 1
     assert not web.requested("/ssrf/public-name-off")
     assert web.requested("/ssrf/public-name-on")
 

@@ -60,6 +60,9 @@ BAD_SNIPPETS = {
     "executemany": 'cur.executemany("INSERT INTO t VALUES (" + values + ")", rows)',
     "keyword argument": 'conn.execute(query=f"SELECT {x}")',
     "parameter": "def run(conn, statement):\n    conn.execute(statement)",
+    "builder returning a string built from data": (
+        "def where(column):\n    return 'SELECT * FROM t WHERE ' + column\nconn.execute(where(c))"
+    ),
 }
 
 GOOD_SNIPPETS = {
@@ -74,6 +77,11 @@ GOOD_SNIPPETS = {
         "conn.execute(s)"
     ),
     "choice of literals": 'conn.execute(sql.SQL("x {o}").format(o=sql.SQL("a" if f else "b")))',
+    "statement builder": (
+        "def insert(table):\n"
+        "    return sql.SQL('INSERT INTO {} VALUES (%s)').format(sql.Identifier(table))\n"
+        "conn.execute(insert(t) + sql.SQL(' ON CONFLICT DO NOTHING'), (v,))"
+    ),
 }
 
 

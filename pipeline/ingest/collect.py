@@ -1,0 +1,73 @@
+"""Downloading and extracting one article: the work the article threads do.
+
+`download_article` returns a value, `Extracted` or `Failed`, and writes nothing: the
+feed's `Recorder` records every outcome, so the threads never touch the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..config import FetchSettings
+from ..extract import ExtractionError, decode_html, extract_article
+from ..feeds import FeedEntry
+from ..http import ARTICLE_ACCEPT, Fetcher, FetchResult
+from ..record import ArticleRecord
+
+log = logging.getLogger(__name__)
+
+# Responses we hand to the extractor; anything else (PDF, images, JSON) is not an article page.
+HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """An article downloaded and extracted, ready for its story features and staging."""
+
+    entry: FeedEntry
+    result: FetchResult
+    record: ArticleRecord
+
+
+@dataclass(frozen=True)
+class Failed:
+    """An article that could not be downloaded or extracted this time."""
+
+    entry: FeedEntry
+    result: FetchResult
+    stage: str  # "fetch" or "extract" (news.failed_items.stage)
+    error: str
+    retryable: bool
+
+    @property
+    def outcome(self) -> str:
+        """news.fetches.outcome: the download's own failure, or extract_error after a good one."""
+        return "extract_error" if self.stage == "extract" else str(self.result.outcome)
+
+
+def download_article(
+    fetcher: Fetcher, entry: FeedEntry, settings: FetchSettings, *, language_hint: str | None
+) -> Extracted | Failed:
+    """Fetch the entry's page (robots.txt and every guard applied) and extract it."""
+    fetched_at = datetime.now(UTC)
+    result = fetcher.get(
+        entry.url, max_bytes=settings.max_article_bytes, accept=ARTICLE_ACCEPT, check_robots=True
+    )
+    if not result.ok:
+        error = result.error or str(result.outcome)
+        return Failed(entry, result, "fetch", error, retryable=result.retryable)
+    try:
+        if result.content_type and not result.content_type.startswith(HTML_TYPES):
+            raise ExtractionError(f"not an HTML page ({result.content_type})")
+        article = extract_article(
+            decode_html(result.content, result.charset),
+            url=result.final_url,
+            language_hint=language_hint,
+        )
+    except ExtractionError as exc:
+        # Retryable: live pages are often a stub first and filled in minutes later.
+        return Failed(entry, result, "extract", str(exc), retryable=True)
+    record = ArticleRecord.from_extraction(entry, article, fetched_at=fetched_at)
+    return Extracted(entry, result, record)
