@@ -2,9 +2,10 @@
 
 Owns everything between a URL and the bytes of its response: the SSRF guard (`netguard`),
 the vetted-address connection and per-request deadline (`transport`), bounded body decoding
-(`body`), header parsing (`headers`), per-host limits (`politeness`), robots.txt (`robots`)
-and the `Fetcher` that combines them into one `FetchResult`. Knows no database and no feed
-format: callers decide what a response means and where it is recorded.
+(`body`), header parsing (`headers`), one response classified (`response`), per-host limits
+(`politeness`), robots.txt (`robots`) and the `Fetcher` that combines them into one
+`FetchResult`. Knows no database and no feed format: callers decide what a response means
+and where it is recorded.
 """
 
 from .fetcher import ARTICLE_ACCEPT, FEED_ACCEPT, Fetcher

@@ -27,19 +27,19 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 from urllib.parse import urlsplit
 
 import httpx
 import tenacity
 
 from ..config import FetchSettings
-from .body import ACCEPT_ENCODING, BodyError, read_capped
-from .headers import content_length, content_type, parse_retry_after, status_text
+from .body import ACCEPT_ENCODING
 from .netguard import PrivateHosts, Resolver, UnsafeURLError, check_url, system_resolver
 from .politeness import HostGate
+from .response import Reply, read_response
 from .result import FetchOutcome, FetchResult
-from .robots import MAX_CRAWL_DELAY, ROBOTS_MAX_BYTES, Robots, robots_from, robots_url
+from .robots import MAX_CRAWL_DELAY, ROBOTS_MAX_BYTES, RobotsCache
 from .transport import DEADLINE, Deadline, GuardedBackend, guarded_transport
 
 if TYPE_CHECKING:
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # What we ask feed servers for (the pipeline's feed polls and `feeds add`/`feeds check`).
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -63,24 +61,6 @@ class _Trace:
 
     attempts: int = 0
     redirects: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Reply:
-    """The result of one request (or of a check that prevented it)."""
-
-    outcome: FetchOutcome
-    error: str | None = None
-    status: int | None = None
-    content: bytes = b""
-    content_type: str | None = None
-    charset: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    bytes_read: int = 0
-    location: str | None = None  # set on a redirect still to be followed
-    retry: bool = False  # worth another attempt now
-    retry_after: float | None = None
 
 
 class Fetcher:
@@ -122,8 +102,7 @@ class Fetcher:
         )
         self._lock = threading.Lock()
         self._gates: dict[str, HostGate] = {}
-        self._robots: dict[str, Robots] = {}
-        self._robots_locks: dict[str, threading.Lock] = {}
+        self._robots = RobotsCache(self._fetch_robots, settings.user_agent, self._slow_down)
 
     @classmethod
     def from_config(cls, config: Config) -> Fetcher:
@@ -176,7 +155,7 @@ class Fetcher:
         except Exception as exc:
             # A bug or a failure mode nobody foresaw; the run must go on with the next URL.
             logger.exception("fetch %s: unexpected error", url)
-            reply = _Reply(FetchOutcome.NETWORK_ERROR, error=f"unexpected error: {exc!r}")
+            reply = Reply(FetchOutcome.NETWORK_ERROR, error=f"unexpected error: {exc!r}")
         if reply.outcome is FetchOutcome.NOT_MODIFIED:
             # A 304 may omit the validators; the ones we sent are still the current ones.
             reply = replace(
@@ -197,7 +176,7 @@ class Fetcher:
         robots: bool,
         truncate: bool,
         trace: _Trace,
-    ) -> _Reply:
+    ) -> Reply:
         current = url
         chain = [_normalized(url)]  # targets come normalised from httpx; compare like with like
         while True:
@@ -206,7 +185,7 @@ class Fetcher:
                 check_url(current, allow_private=allow)
             except UnsafeURLError as exc:
                 via = f" (redirected from {chain[-2]})" if len(chain) > 1 else ""
-                return _Reply(FetchOutcome.REFUSED, error=f"{exc}{via}")
+                return Reply(FetchOutcome.REFUSED, error=f"{exc}{via}")
             if robots:
                 denial = self._robots_denial(current)
                 if denial is not None:
@@ -245,7 +224,7 @@ class Fetcher:
         max_bytes: int,
         truncate: bool,
         trace: _Trace,
-    ) -> _Reply:
+    ) -> Reply:
         settings = self._settings
         retrying = tenacity.Retrying(
             stop=tenacity.stop_any(
@@ -256,7 +235,7 @@ class Fetcher:
             retry_error_callback=_last_reply,  # give up with the last reply, not RetryError
             before_sleep=functools.partial(_log_retry, url, settings.max_retries + 1),
         )
-        reply: _Reply = retrying(self._request_once, url, headers, max_bytes, truncate, trace)
+        reply: Reply = retrying(self._request_once, url, headers, max_bytes, truncate, trace)
         too_long = reply.retry_after is not None and reply.retry_after > settings.max_retry_after
         if reply.retry and too_long:
             note = (
@@ -289,13 +268,11 @@ class Fetcher:
         max_bytes: int,
         truncate: bool,
         trace: _Trace,
-    ) -> _Reply:
+    ) -> Reply:
         try:
             request = self._client.build_request("GET", url, headers=headers)
         except (httpx.InvalidURL, ValueError) as exc:  # idna raises UnicodeError, a ValueError
-            return _Reply(
-                FetchOutcome.REFUSED, error=f"refused: {url!r} is not a valid URL ({exc})"
-            )
+            return Reply(FetchOutcome.REFUSED, error=f"refused: {url!r} is not a valid URL ({exc})")
         with self._gate(url).slot():
             deadline = Deadline(self._settings.total_timeout)
             token = DEADLINE.set(deadline)
@@ -303,77 +280,33 @@ class Fetcher:
             try:
                 response = self._client.send(request, stream=True)
                 try:
-                    return self._read(response, max_bytes, truncate, deadline)
+                    return read_response(response, max_bytes, truncate, deadline)
                 finally:
                     response.close()
             except UnsafeURLError as exc:
                 trace.attempts -= 1  # refused before connecting: no request was made
-                return _Reply(FetchOutcome.REFUSED, error=str(exc))
+                return Reply(FetchOutcome.REFUSED, error=str(exc))
             except httpx.TimeoutException as exc:
                 return self._timeout_reply(exc, deadline)
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                return _Reply(FetchOutcome.NETWORK_ERROR, error=_describe(exc), retry=True)
+                return Reply(FetchOutcome.NETWORK_ERROR, error=_describe(exc), retry=True)
             except httpx.HTTPError as exc:
-                return _Reply(FetchOutcome.NETWORK_ERROR, error=_describe(exc))
+                return Reply(FetchOutcome.NETWORK_ERROR, error=_describe(exc))
             finally:
                 DEADLINE.reset(token)
 
-    def _timeout_reply(self, exc: httpx.TimeoutException, deadline: Deadline) -> _Reply:
+    def _timeout_reply(self, exc: httpx.TimeoutException, deadline: Deadline) -> Reply:
         settings = self._settings
         if deadline.tripped:
             error = f"total deadline of {settings.total_timeout:g} s exceeded"
-            return _Reply(FetchOutcome.TIMEOUT, error=error)
+            return Reply(FetchOutcome.TIMEOUT, error=error)
         if isinstance(exc, httpx.ConnectTimeout):
             error = f"connect timeout after {settings.connect_timeout:g} s: {exc}"
-            return _Reply(FetchOutcome.TIMEOUT, error=error, retry=True)
+            return Reply(FetchOutcome.TIMEOUT, error=error, retry=True)
         if isinstance(exc, httpx.ReadTimeout):
             error = f"read timeout: no data for {settings.read_timeout:g} s"
-            return _Reply(FetchOutcome.TIMEOUT, error=error)
-        return _Reply(FetchOutcome.TIMEOUT, error=_describe(exc))
-
-    def _read(
-        self, response: httpx.Response, max_bytes: int, truncate: bool, deadline: Deadline
-    ) -> _Reply:
-        status = response.status_code
-        media_type, charset = content_type(response.headers.get("content-type"))
-        meta: dict[str, Any] = {
-            "status": status,
-            "content_type": media_type,
-            "charset": charset,
-            "etag": response.headers.get("etag"),
-            "last_modified": response.headers.get("last-modified"),
-        }
-        if status in REDIRECT_STATUSES:
-            location = response.headers.get("location")
-            if not location:
-                error = f"{status_text(response)} without a Location header"
-                return _Reply(FetchOutcome.REDIRECT_ERROR, error=error, **meta)
-            error = f"{status_text(response)} redirect not followed"
-            return _Reply(FetchOutcome.REDIRECT_ERROR, error=error, location=location, **meta)
-        if status == 304:
-            return _Reply(FetchOutcome.NOT_MODIFIED, **meta)
-        if not 200 <= status < 300:
-            retry = status in RETRY_STATUSES
-            retry_after = parse_retry_after(response.headers.get("retry-after")) if retry else None
-            return _Reply(
-                FetchOutcome.HTTP_ERROR,
-                error=status_text(response),
-                retry=retry,
-                retry_after=retry_after,
-                **meta,
-            )
-        length = content_length(response.headers.get("content-length"))
-        if length is not None and length > max_bytes and not truncate:
-            error = f"Content-Length {length} exceeds the limit of {max_bytes} bytes"
-            return _Reply(FetchOutcome.TOO_LARGE, error=error, **meta)
-        try:
-            content, count = read_capped(response, max_bytes, truncate, deadline)
-        except BodyError as exc:
-            return _Reply(FetchOutcome.HTTP_ERROR, error=str(exc), **meta)
-        if content is None:
-            error = f"body exceeds the limit of {max_bytes} bytes (decoded)"
-            return _Reply(FetchOutcome.TOO_LARGE, error=error, bytes_read=count, **meta)
-        return _Reply(FetchOutcome.OK, content=content, bytes_read=count, **meta)
+            return Reply(FetchOutcome.TIMEOUT, error=error)
+        return Reply(FetchOutcome.TIMEOUT, error=_describe(exc))
 
     # -- politeness ----------------------------------------------------------------------------
 
@@ -385,53 +318,28 @@ class Fetcher:
                 gate = self._gates[host] = HostGate(self._settings.per_host_concurrency)
             return gate
 
-    def _robots_denial(self, url: str) -> _Reply | None:
-        robots = self._robots_for(url)
+    def _robots_denial(self, url: str) -> Reply | None:
+        robots = self._robots.rules_for(url)
         if robots.refused is not None:
             # The guard refused robots.txt because of the origin's address (a name resolving
             # to a private address): the article is refused for the same reason, and must be
             # recorded as such, not as a robots.txt problem.
-            return _Reply(FetchOutcome.REFUSED, error=robots.refused)
+            return Reply(FetchOutcome.REFUSED, error=robots.refused)
         denial = robots.denial(url, self._settings.user_agent)
-        return None if denial is None else _Reply(FetchOutcome.ROBOTS_DISALLOWED, error=denial)
+        return None if denial is None else Reply(FetchOutcome.ROBOTS_DISALLOWED, error=denial)
 
-    def _robots_for(self, url: str) -> Robots:
-        origin_robots = robots_url(url)
-        with self._lock:
-            origin_lock = self._robots_locks.setdefault(origin_robots, threading.Lock())
-        # One fetch per origin; other threads wanting the same origin wait for it.
-        with origin_lock:
-            robots = self._robots.get(origin_robots)
-            if robots is None:
-                robots = self._load_robots(origin_robots)
-                self._robots[origin_robots] = robots
-        return robots
-
-    def _load_robots(self, robots_url: str) -> Robots:
+    def _fetch_robots(self, robots_url: str) -> FetchResult:
+        """GET a robots.txt: guarded like any fetch, truncated (not refused) past the cap."""
         started = time.monotonic()
         trace = _Trace()
         headers = {"Accept": "text/plain, */*;q=0.5"}
         reply = self._follow(
             robots_url, headers, ROBOTS_MAX_BYTES, robots=False, truncate=True, trace=trace
         )
-        result = _result(robots_url, reply, trace, started)
-        robots = robots_from(result, self._settings.user_agent)
-        if robots.crawl_delay:
-            self._gate(robots_url).set_interval(min(robots.crawl_delay, MAX_CRAWL_DELAY))
-        if robots.unreachable is not None:
-            logger.warning(
-                "robots.txt %s unreachable (%s): treating every path as disallowed",
-                robots_url,
-                robots.unreachable,
-            )
-        else:
-            logger.info(
-                "robots.txt %s: %s, crawl-delay %s",
-                robots_url,
-                f"HTTP {result.status}" if result.status else result.outcome,
-                robots.crawl_delay,
-            )
-        return robots
+        return _result(robots_url, reply, trace, started)
+
+    def _slow_down(self, robots_url: str, crawl_delay: float) -> None:
+        self._gate(robots_url).set_interval(min(crawl_delay, MAX_CRAWL_DELAY))
 
 
 def _normalized(url: str) -> str:
@@ -441,9 +349,9 @@ def _normalized(url: str) -> str:
         return url
 
 
-def _last_reply(state: tenacity.RetryCallState) -> _Reply:
+def _last_reply(state: tenacity.RetryCallState) -> Reply:
     assert state.outcome is not None
-    reply: _Reply = state.outcome.result()
+    reply: Reply = state.outcome.result()
     return reply
 
 
@@ -451,7 +359,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _result(url: str, reply: _Reply, trace: _Trace, started: float) -> FetchResult:
+def _result(url: str, reply: Reply, trace: _Trace, started: float) -> FetchResult:
     ok = reply.outcome is FetchOutcome.OK
     return FetchResult(
         url=url,

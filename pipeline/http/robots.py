@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import urllib.robotparser
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -10,6 +13,8 @@ from .result import FetchOutcome, FetchResult
 
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks crawlers to parse at least 500 KiB
 MAX_CRAWL_DELAY = 10.0  # seconds; a larger Crawl-delay would stall a whole run on one host
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,3 +62,51 @@ def robots_from(result: FetchResult, user_agent: str) -> Robots:
     if result.outcome is FetchOutcome.REFUSED and not result.redirects:
         return Robots(url, unreachable=result.error, refused=result.error)
     return Robots(url, unreachable=result.error or str(result.outcome))
+
+
+class RobotsCache:
+    """Each origin's rules, fetched once per cache (one run's Fetcher): the first thread
+    asking for an origin fetches its robots.txt, the others wait for that fetch."""
+
+    def __init__(
+        self,
+        fetch: Callable[[str], FetchResult],
+        user_agent: str,
+        on_crawl_delay: Callable[[str, float], None],
+    ) -> None:
+        self._fetch = fetch
+        self._user_agent = user_agent
+        self._on_crawl_delay = on_crawl_delay
+        self._lock = threading.Lock()
+        self._rules: dict[str, Robots] = {}
+        self._origin_locks: dict[str, threading.Lock] = {}
+
+    def rules_for(self, url: str) -> Robots:
+        origin = robots_url(url)
+        with self._lock:
+            origin_lock = self._origin_locks.setdefault(origin, threading.Lock())
+        with origin_lock:
+            rules = self._rules.get(origin)
+            if rules is None:
+                rules = self._rules[origin] = self._load(origin)
+        return rules
+
+    def _load(self, origin: str) -> Robots:
+        result = self._fetch(origin)
+        rules = robots_from(result, self._user_agent)
+        if rules.crawl_delay:
+            self._on_crawl_delay(origin, rules.crawl_delay)
+        if rules.unreachable is not None:
+            logger.warning(
+                "robots.txt %s unreachable (%s): treating every path as disallowed",
+                origin,
+                rules.unreachable,
+            )
+        else:
+            logger.info(
+                "robots.txt %s: %s, crawl-delay %s",
+                origin,
+                f"HTTP {result.status}" if result.status else result.outcome,
+                rules.crawl_delay,
+            )
+        return rules
