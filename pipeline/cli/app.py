@@ -216,8 +216,12 @@ def extract(
     url: Annotated[str | None, typer.Option(help="The page's URL (improves metadata).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Text and metadata as JSON.")] = False,
     language: Annotated[str | None, typer.Option(help="Language hint, as a feed's.")] = None,
+    text_only: Annotated[
+        bool, typer.Option("--text-only", help="Only the text, without the metadata lines.")
+    ] = False,
 ) -> None:
-    """Print what the pipeline would store for PAGE (same function, same settings)."""
+    """Print what the pipeline would store for PAGE (same function, same settings): title,
+    author, date, language and site, a blank line, then the text."""
     from ..extract import ExtractionError, decode_html, extract_article
 
     try:
@@ -229,8 +233,19 @@ def extract(
         raise typer.Exit(1) from None
     if as_json:
         out.print_json(json.dumps(article.as_json(), ensure_ascii=False))
-    else:
+    elif text_only:
         sys.stdout.write(article.text + "\n")
+    else:
+        published = article.published_at.isoformat() if article.published_at else None
+        fields = {
+            "title": article.title,
+            "author": article.author,
+            "date": published,
+            "language": article.language,
+            "site": article.sitename,
+        }
+        header = "".join(f"{name}: {value or '-'}\n" for name, value in fields.items())
+        sys.stdout.write(f"{header}\n{article.text}\n")
 
 
 def main() -> None:
