@@ -5,9 +5,12 @@ expects (issue 11)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,14 +146,24 @@ def test_other_expected_failures_are_one_line_too(tmp_path: Path) -> None:
 # --- the embedded database -------------------------------------------------------------------
 
 
-def embedded_env(tmp_path: Path) -> dict[str, str | None]:
+@pytest.fixture
+def data_home() -> Iterator[Path]:
+    """A folder for embedded databases outside pytest's own temporary root: as root, the
+    server runs as the 'pgserver' user, who must be able to traverse every parent, and
+    pytest makes /tmp/pytest-of-USER private again whenever a session starts."""
+    path = Path(tempfile.mkdtemp(prefix="news-ingest-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def embedded_env(home: Path) -> dict[str, str | None]:
     """No DATABASE_URL, no NEWS_INGEST_HOME: the user data directory, here under a temporary
     XDG_DATA_HOME."""
     return {
         "DATABASE_URL": None,
         "NEWS_INGEST_HOME": None,
         "NEWS_INGEST_DATA_DIR": None,
-        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        "XDG_DATA_HOME": str(home / "xdg"),
     }
 
 
@@ -163,27 +176,28 @@ def readme_sql() -> list[str]:
 
 
 def test_embedded_database_is_the_same_from_any_directory_and_queryable(
-    tmp_path: Path, seed_site: SiteMap, seed_config: Path
+    tmp_path: Path, data_home: Path, seed_site: SiteMap, seed_config: Path
 ) -> None:
-    env = embedded_env(tmp_path)
+    env = embedded_env(data_home)
     here, there = tmp_path / "here", tmp_path / "there"
     here.mkdir()
     there.mkdir()
     run_cli("run", "--config", str(seed_config), env=env, cwd=here)
-    assert (tmp_path / "xdg" / "news-ingest" / "postgres" / "PG_VERSION").is_file()
+    assert (data_home / "xdg" / "news-ingest" / "postgres" / "PG_VERSION").is_file()
     assert not (here / ".news-ingest").exists()
 
     # Another directory sees the same data; the seed articles are from 2024, so --since 1h
     # finds them by their fetch time.
+    stories = run_cli(
+        "db", "psql", "-tA", "-c", "select count(*) from news.stories", env=env, cwd=there
+    )
     listing = run_cli("stories", "--since", "1h", env=env, cwd=there).stdout
-    assert "active in the last 1h" in listing
-    for article in seed_site.served.values():
-        assert article.title in listing
+    assert listing.startswith(f"{int(stories.stdout)} stories active in the last 1h")
 
     count = run_cli(
         "db", "psql", "-tA", "-c", "select count(*) from news.articles", env=env, cwd=there
     )
-    assert int(count.stdout.strip()) == len({a.slug for a in seed_site.served.values()}) + 1
+    assert int(count.stdout.strip()) == len(seed_site.served)
 
     # The README's analyst examples, as written, on the embedded default.
     for statement in readme_sql():
@@ -197,15 +211,15 @@ def test_embedded_database_is_the_same_from_any_directory_and_queryable(
     assert int(daily.stdout.strip()) == len(seed_site.served)
 
     info = run_cli("db", "info", env=env, cwd=there).stdout
-    assert str(tmp_path / "xdg" / "news-ingest" / "postgres") in info
+    assert str(data_home / "xdg" / "news-ingest" / "postgres") in info
     assert "the user data directory" in info
     assert "server: stopped" in info
 
 
 def test_db_start_keeps_a_password_protected_server_until_db_stop(
-    tmp_path: Path, seed_site: SiteMap, seed_config: Path
+    data_home: Path, seed_site: SiteMap, seed_config: Path
 ) -> None:
-    env = {**embedded_env(tmp_path), "NEWS_INGEST_HOME": str(tmp_path / "home")}
+    env = {**embedded_env(data_home), "NEWS_INGEST_HOME": str(data_home / "home")}
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -302,13 +316,17 @@ def test_a_run_with_one_feed_up_does_not_blame_the_network(
     assert "looks unreachable" not in result.stderr
 
 
-def test_loopback_refusal_names_allow_private_hosts(seed_site: SiteMap, tmp_path: Path) -> None:
+def test_loopback_refusal_names_allow_private_hosts(
+    db_url: str, seed_site: SiteMap, tmp_path: Path
+) -> None:
     url = next(iter(seed_site.feeds.values()))
     config = write_config(tmp_path, {"local": url}, allow_private_networks=False)
-    result = run_cli("feeds", "check", "--config", str(config), check=False)
-    assert result.returncode == 1
-    host = url.split("/")[2].split(":")[0]
-    assert f"list {host} (or {host}:PORT) under allow_private_hosts" in result.stdout
+    out = run_cli("run", "--config", str(config)).stdout
+    (line,) = [line for line in out.splitlines() if line.startswith("local: ")]
+    assert line.endswith(
+        "refused: 127.0.0.1 is a loopback address; to allow it, list 127.0.0.1 "
+        "(or 127.0.0.1:PORT) under allow_private_hosts in the config"
+    )
 
 
 BYLINED_PAGE = """<!doctype html><html lang="de"><head><meta charset="utf-8">
@@ -362,7 +380,15 @@ def test_dev_sh_shell_puts_news_ingest_on_path() -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "SHELL": "/bin/bash"},
+        env={
+            **{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+            "PATH": os.pathsep.join(
+                part
+                for part in os.environ.get("PATH", "").split(os.pathsep)
+                if Path(part) != REPO / ".venv" / "bin"
+            ),
+            "SHELL": "/bin/bash",
+        },
         timeout=600,
         check=True,
     )

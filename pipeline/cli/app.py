@@ -197,7 +197,12 @@ def _print_summary(report: Any) -> None:
     out.print(table)
     for summary in report.feeds:
         if summary.error:
-            out.print(f"[red]{summary.feed}[/red]: {escape(summary.error)}", highlight=False)
+            # One line per feed, however long: logs and grep keep it whole.
+            out.print(
+                f"[red]{summary.feed}[/red]: {escape(summary.error)}",
+                highlight=False,
+                soft_wrap=True,
+            )
     stats = report.stats()
     stored = stats["articles_new"] + stats["articles_copies"] + stats["articles_same_story"]
     out.print(
