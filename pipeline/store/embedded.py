@@ -133,7 +133,21 @@ def url_for(data_dir: Path | None = None) -> str:
     it for this process if it is not running; a server kept by `db start` is joined and never
     stopped by this process."""
     global _joined
-    home = data_dir if data_dir is not None else location().home
+    if data_dir is None:
+        where = location()
+        home = where.home
+        legacy = legacy_data_dir() if not where.source.startswith("$") else None
+        if legacy is not None and legacy != home and _joined is None:
+            log.warning(
+                "found an embedded database of an older news-ingest in %s; this one is in %s. "
+                "To keep using the old one: export %s=%s",
+                legacy,
+                home,
+                HOME_ENV,
+                legacy,
+            )
+    else:
+        home = data_dir
     pgdata = (home / "postgres").resolve()
     if _joined is not None and Path(_joined.pgdata) == pgdata:
         return str(_joined.get_uri())
