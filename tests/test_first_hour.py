@@ -226,7 +226,8 @@ def test_db_start_keeps_a_password_protected_server_until_db_stop(
     started = run_cli("db", "start", "--port", str(port), env=env)
     try:
         url = started.stdout.strip()
-        assert re.fullmatch(rf"postgresql://postgres:[\w-]+@127\.0\.0\.1:{port}/postgres", url)
+        credentials = r"postgres:[\w-]+"
+        assert re.fullmatch(rf"postgresql://{credentials}@127\.0\.0\.1:{port}/postgres", url)
         # What a client such as DBeaver does: TCP with the password; without it, refused.
         with psycopg.connect(url, connect_timeout=5) as conn:
             assert conn.execute("select count(*) from news.articles").fetchone() == (0,)

@@ -312,7 +312,8 @@ def _socket_url(info: Any) -> str:
 
 
 def _tcp_url(port: int, password: str) -> str:
-    return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/{DATABASE}"
+    credentials = f"{SUPERUSER}:{password}"
+    return f"postgresql://{credentials}@127.0.0.1:{port}/{DATABASE}"
 
 
 def _start_failed(pgdata: Path, exc: BaseException) -> EmbeddedDatabaseError:
