@@ -2,22 +2,26 @@
 # The two commands of the README, each doing its own set-up on a fresh machine:
 #   ./dev.sh ingest [news-ingest run options]   one ingest cycle over config/feeds.yaml
 #   ./dev.sh test   [pytest options]            the test suite
-# Set-up (idempotent): a .venv with Python >= 3.11, uv, and the pinned packages.
+# and two helpers:
+#   ./dev.sh setup                              only the set-up
+#   ./dev.sh shell  [shell arguments]           a shell with .venv/bin first on PATH
+# Set-up (idempotent): a .venv with Python 3.11-3.13, uv, and the pinned packages.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
 
 pick_python() {
-    for candidate in "${PYTHON:-}" python3.12 python3.11 python3; do
+    # 3.12 and 3.11 first: the interpreters CI has run the suite on longest.
+    for candidate in "${PYTHON:-}" python3.12 python3.11 python3.13 python3; do
         [ -n "$candidate" ] || continue
         if command -v "$candidate" >/dev/null 2>&1 &&
-            "$candidate" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12)))'; then
+            "$candidate" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 13)))'; then
             echo "$candidate"
             return
         fi
     done
-    echo "news-ingest needs Python 3.11 or 3.12 (set PYTHON=/path/to/python)" >&2
+    echo "news-ingest needs Python 3.11, 3.12 or 3.13 (set PYTHON=/path/to/python)" >&2
     exit 1
 }
 
@@ -47,9 +51,16 @@ case "$command" in
         ;;
     setup)
         setup
+        echo "ready: .venv/bin/news-ingest (put it on PATH: ./dev.sh shell, or export PATH=\"$PWD/.venv/bin:\$PATH\")" >&2
+        ;;
+    shell)
+        setup
+        # The venv's bin first on PATH, as `source .venv/bin/activate` would do.
+        export VIRTUAL_ENV="$PWD/$VENV" PATH="$PWD/$VENV/bin:$PATH"
+        exec "${SHELL:-/bin/bash}" "$@"
         ;;
     *)
-        echo "usage: ./dev.sh ingest [run options] | test [pytest options] | setup" >&2
+        echo "usage: ./dev.sh ingest [run options] | test [pytest options] | setup | shell" >&2
         exit 2
         ;;
 esac

@@ -208,9 +208,11 @@ def run_cli(
     stdin: str | None = None,
     check: bool = True,
     timeout: float = 300,
+    cwd: Path = REPO,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `news-ingest ARGS` in a separate process, as users run it. `env` adds to (or,
-    with None values, removes from) this process's environment."""
+    """Run `news-ingest ARGS` in a separate process, as users run it (from `cwd`, the
+    repository by default). `env` adds to (or, with None values, removes from) this
+    process's environment."""
     environment = {**os.environ, "COLUMNS": "200"}
     for key, value in (env or {}).items():
         if value is None:
@@ -222,7 +224,7 @@ def run_cli(
         input=stdin,
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=cwd,
         env=environment,
         timeout=timeout,
     )

@@ -48,7 +48,7 @@ def test_unknown_key_names_feed_line_and_field(tmp_path: Path) -> None:
         "    langauge: de\n",
     )
     assert problems(path) == [
-        f"{path}:4: feed 'tagesschau': langauge: unknown key (check the spelling; "
+        f"{path}:4: feed 'tagesschau': langauge: unknown key (did you mean 'language'? "
         "see config/feeds.schema.json)"
     ]
 

@@ -366,9 +366,9 @@ def test_validate_prints_every_problem_with_line_and_feed(tmp_path: Path) -> Non
 
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        f"{config}:4: fetch.concurency: unknown key (check the spelling; "
+        f"{config}:4: fetch.concurency: unknown key (did you mean 'concurrency'? "
         "see config/feeds.schema.json)",
-        f"{config}:8: feed 'tagesschau': langauge: unknown key (check the spelling; "
+        f"{config}:8: feed 'tagesschau': langauge: unknown key (did you mean 'language'? "
         "see config/feeds.schema.json)",
         f"{config}:9: feed 'tagesschau': name: already used on line 6",
         f"{config}:10: feed 'tagesschau': url: must be an http:// or https:// URL "

@@ -355,7 +355,7 @@ def test_public_url_redirecting_to_internal_address_is_refused(
     assert result.outcome is FetchOutcome.REFUSED, result.error
     assert result.error is not None
     assert result.error.startswith("refused: ")
-    assert "allow_private_networks" in result.error
+    assert "allow_private_hosts" in result.error
     assert result.status is None
     assert result.final_url.startswith(location.split(":")[0] + ":")
     assert result.attempts == 1  # the first hop; the refused hop made no request
@@ -629,7 +629,8 @@ def test_internal_addresses_are_refused_without_connecting(
     assert result.outcome is FetchOutcome.REFUSED
     assert result.error is not None
     assert reason in result.error
-    assert result.error.endswith("set allow_private_networks: true to allow")
+    assert result.error.endswith("under allow_private_hosts in the config")
+    assert "allow_private_networks" not in result.error
     assert result.attempts == 0
     assert not result.retryable
     assert server.log == []
@@ -644,7 +645,8 @@ def test_name_resolving_to_loopback_is_refused(server: HTTPServer) -> None:
     assert result.outcome is FetchOutcome.REFUSED
     assert result.error == (
         "refused: 127.0.0.1 (resolved from news.example) is a loopback address; "
-        "set allow_private_networks: true to allow"
+        "to allow it, list news.example (or news.example:PORT) under allow_private_hosts "
+        "in the config"
     )
     assert result.attempts == 0
     assert calls == [("news.example", server.port)]

@@ -124,7 +124,10 @@ def test_extract_command_prints_what_the_pipeline_stores(
         assert data["language"] == article.language
         assert article.paragraphs[0] in data["text"]
     else:
-        assert out.startswith(article.paragraphs[0][:40])
+        header, text = out.split("\n\n", 1)
+        assert header.splitlines()[0] == f"title: {article.title}"
+        assert f"language: {article.language}" in header.splitlines()
+        assert text.startswith(article.paragraphs[0][:40])
 
 
 def test_seed_reports_from_two_feeds_share_a_story_the_modi_visit_does_not(

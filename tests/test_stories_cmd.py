@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from analytics_data import scratch_database, seeded_database
 from conftest import run_cli
@@ -85,6 +86,13 @@ def stories_db(
     oldest = min(article.published for article in seeded.site.served.values())
     days = (datetime.now(UTC) - oldest).days + 2
     with scratch_database(pg_admin_url, seeded.name) as url:
+        # As if each seed article had been fetched when it was published: --since counts
+        # fetch times too (tests/test_first_hour.py shows that), and this module is about
+        # publication windows.
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE news.articles SET fetched_at = published_at WHERE published_at IS NOT NULL"
+            )
         _add_recent_story(url)
         yield StoriesDb(url, seeded.site, f"{days}d")
 

@@ -83,9 +83,15 @@ def recent_stories(
     search: str | None = None,
     limit: int = 20,
 ) -> Listing:
-    """Stories with an article at or after `since`, newest activity first; only those
-    with an article from `source` and/or an article matching `search` if given."""
-    conditions = [sql.SQL("st.last_seen >= %(since)s")]
+    """Stories with an article published or fetched at or after `since` (what was just
+    ingested counts, whatever its date), newest first; only those with an article from
+    `source` and/or an article matching `search` if given."""
+    conditions = [
+        sql.SQL(
+            "(st.last_seen >= %(since)s OR st.id IN"
+            " (SELECT story_id FROM articles WHERE fetched_at >= %(since)s))"
+        )
+    ]
     if source is not None:
         conditions.append(
             sql.SQL(

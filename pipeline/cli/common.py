@@ -37,3 +37,8 @@ def load_or_exit(config_path: Path | None) -> Config:
         for problem in exc.problems:
             err.print(f"[red]error[/red] {problem}", markup=True, highlight=False)
         raise typer.Exit(1) from None
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """'1 copy', '2 copies', '0 articles'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {plural_form or noun + 's'}"

@@ -29,7 +29,7 @@ from ..config.edit import (
     render_config_schema,
 )
 from ..http import Fetcher
-from .common import ConfigOption, err, load_or_exit, out
+from .common import ConfigOption, err, load_or_exit, out, plural
 
 if TYPE_CHECKING:
     from ..feeds.discover import DiscoveredFeed
@@ -63,7 +63,7 @@ def feeds_validate(config: ConfigOption = None) -> None:
     problems = collect_problems(path)
     if problems:
         _print_problems(problems)
-        err.print(f"{path}: {_plural(len(problems), 'problem')}", highlight=False, soft_wrap=True)
+        err.print(f"{path}: {plural(len(problems), 'problem')}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     cfg = load_or_exit(config)
     out.print(
@@ -178,7 +178,7 @@ def feeds_check(
         probes = list(pool.map(lambda feed: fetch_feed(fetcher, feed.url, cfg.fetch), feeds))
     out.print(_check_table(feeds, probes))
     failed = sum(not probe.ok for probe in probes)
-    summary = f"{_plural(len(feeds), 'feed')} checked: {len(feeds) - failed} ok, {failed} failed"
+    summary = f"{plural(len(feeds), 'feed')} checked: {len(feeds) - failed} ok, {failed} failed"
     out.print(summary, highlight=False)
     if failed:
         raise typer.Exit(1)
@@ -233,10 +233,6 @@ def _print_problems(problems: list[ConfigProblem]) -> None:
     # Plain, unwrapped lines on stdout, like a linter's: editors and CI jump to FILE:LINE.
     for problem in problems:
         typer.echo(str(problem))
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _fail(message: str) -> NoReturn:

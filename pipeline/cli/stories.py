@@ -27,7 +27,8 @@ def stories(
     since: Annotated[
         str,
         typer.Option(
-            help="How far back: stories with an article this recent (30m, 24h, 7d, 2w).",
+            help="How far back: stories with an article published or fetched this recently "
+            "(30m, 24h, 7d, 2w).",
             callback=_duration,
         ),
     ] = "24h",

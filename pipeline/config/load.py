@@ -3,12 +3,13 @@ and feed."""
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -131,7 +132,7 @@ def _locate(error: Any, data: Any, path: Path) -> ConfigProblem:
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown key (check the spelling; see config/feeds.schema.json)"
+        message = _unknown_key_message(loc)
     elif error["type"] == "missing":
         message = "required key is missing"
 
@@ -145,6 +146,40 @@ def _locate(error: Any, data: Any, path: Path) -> ConfigProblem:
     else:
         field = ".".join(str(part) for part in loc) or None
     return ConfigProblem(path, _line_of(data, loc), feed_name, field, message)
+
+
+def _unknown_key_message(loc: tuple[Any, ...]) -> str:
+    """'unknown key', with the closest known key of the same section when one is close."""
+    known = _known_keys(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6) if loc else []
+    if close:
+        return f"unknown key (did you mean {close[0]!r}? see config/feeds.schema.json)"
+    return "unknown key (check the spelling; see config/feeds.schema.json)"
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the config model accepts at `loc` (("fetch",), ("feeds", 0), ())."""
+    model: type[BaseModel] | None = Config
+    for part in loc:
+        if isinstance(part, int):  # a list item: same model as the list's
+            continue
+        field = model.model_fields.get(str(part)) if model else None
+        model = _model_in(field.annotation) if field else None
+        if model is None:
+            return []
+    assert model is not None
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as FetchSettings or list[Feed]."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:

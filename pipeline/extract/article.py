@@ -14,6 +14,7 @@ from typing import Any
 import trafilatura
 
 from ..textnorm import clean_line, clean_text, normalized_for_hash, word_count
+from .byline import strip_byline
 from .language import declared_language, detect_language
 
 DEFAULT_MIN_WORDS = 40
@@ -84,6 +85,7 @@ def extract_article(
 
     title = clean_line(document.title)
     text = _drop_cruft_and_headline(clean_text(document.text) or "", title)
+    text = strip_byline(text, author=clean_line(document.author, 300))
     words = word_count(text)
     if words < min_words:
         raise ExtractionError(

@@ -23,7 +23,6 @@ from ..config import parse_host_entry
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-ALLOW_HINT = "set allow_private_networks: true to allow"
 
 # Ranges that `ipaddress` reports as global on some Python patch releases, or that deserve a
 # clearer name than "not globally routable".
@@ -122,7 +121,13 @@ def check_address(ip: str, *, allow_private: bool, source: str | None = None) ->
     if reason is None:
         return
     origin = f" (resolved from {source})" if source else ""
-    raise UnsafeURLError(f"refused: {ip}{origin} is {reason}; {ALLOW_HINT}")
+    # The narrow way to let one trusted intranet host through; allow_private_networks lifts
+    # the guard for every host and is meant for tests and local development only.
+    host = source or (f"[{ip}]" if ":" in ip else ip)
+    raise UnsafeURLError(
+        f"refused: {ip}{origin} is {reason}; to allow it, list {host} (or {host}:PORT) "
+        "under allow_private_hosts in the config"
+    )
 
 
 def resolve_checked(host: str, port: int, *, resolver: Resolver, allow_private: bool) -> list[str]:

