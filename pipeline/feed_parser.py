@@ -19,6 +19,11 @@ from .urls import absolute_http_url, canonical_url
 log = logging.getLogger(__name__)
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A numeric character reference, decimal or hex, with or without its ';' (the lenient
+# parser feedparser falls back to reads both).
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+_REPLACEMENT_REF = b"&#xFFFD;"
+_SPACE_REF = b"&#32;"
 
 # Dates outside this range are feed bugs (epoch zero, year 2999), not publication times.
 EARLIEST_PLAUSIBLE_DATE = datetime(1995, 1, 1, tzinfo=UTC)
@@ -73,6 +78,10 @@ class ParsedFeed:
     title: str | None = None
     # feedparser's complaint about a malformed document whose entries we still kept
     problem: str | None = None
+    # numeric character references XML forbids (surrogates, beyond U+10FFFF, controls),
+    # replaced before parsing
+    repaired_references: int = 0
+    language: str | None = None  # as the feed declares it (<language>, xml:lang)
 
 
 class FeedParseError(ValueError):
@@ -95,7 +104,14 @@ def parse_feed(
     headers = {"content-location": feed_url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+    content, repaired = sanitise_character_references(content)
+    try:
+        parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+    except Exception as exc:
+        # feedparser has no error contract: whatever it raises on a hostile document is this
+        # feed's parse error, never a crash of the feed's task.
+        log.warning("feed %s: the parser failed", feed_url, exc_info=True)
+        raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
     problem = _bozo_reason(parsed)
     version = parsed.get("version") or None
 
@@ -104,17 +120,25 @@ def parse_feed(
             raise FeedParseError(f"not a readable feed: {problem}")
         if not version:
             raise FeedParseError("not a feed: no RSS or Atom root element")
-        return ParsedFeed(entries=[], version=version, title=_feed_title(parsed))
+        return ParsedFeed(
+            entries=[], version=version, title=_feed_title(parsed), language=_language(parsed)
+        )
 
     now = now or datetime.now(UTC)
     entries: list[FeedEntry] = []
     skipped: list[SkippedEntry] = []
     seen: set[str] = set()
     for raw in parsed.entries:
-        entry_or_reason = _entry(raw, feed_url=feed_url, now=now)
+        try:
+            entry_or_reason = _entry(raw, feed_url=feed_url, now=now)
+        except Exception as exc:  # one unreadable entry costs only itself
+            log.warning("feed %s: entry could not be read", feed_url, exc_info=True)
+            entry_or_reason = (
+                f"entry could not be read: {type(exc).__name__}: {clean_line(str(exc), 200)}"
+            )
         if isinstance(entry_or_reason, str):
             skipped.append(
-                SkippedEntry(clean_line(raw.get("title")), raw.get("link"), entry_or_reason)
+                SkippedEntry(_raw_text(raw, "title"), _raw_text(raw, "link"), entry_or_reason)
             )
             continue
         entry = entry_or_reason
@@ -133,7 +157,86 @@ def parse_feed(
         version=version,
         title=_feed_title(parsed),
         problem=problem,
+        repaired_references=repaired,
+        language=_language(parsed),
     )
+
+
+def sanitise_character_references(content: bytes) -> tuple[bytes, int]:
+    """`content` with every numeric character reference XML forbids replaced, and how many.
+
+    feedparser's fallback parser turns `&#xD800;`, `&#x110000;` or a 20-digit reference into
+    `chr(n)` and raises (UnicodeEncodeError, ValueError, OverflowError), losing the whole
+    feed for one bad item. Surrogates, non-characters and code points beyond U+10FFFF
+    become U+FFFD; control characters (which XML forbids too) a space. UTF-16/32 documents
+    are repaired in their own encoding.
+    """
+    wide = _wide_encoding(content)
+    if wide is None:
+        return _replace_references(content)
+    try:
+        text = content.decode(wide)
+    except UnicodeDecodeError:
+        return content, 0  # not what its first bytes claim; the parser will say so
+    repaired, count = _replace_references(text.encode("utf-8"))
+    return (repaired.decode("utf-8").encode(wide), count) if count else (content, 0)
+
+
+def _replace_references(content: bytes) -> tuple[bytes, int]:
+    count = 0
+
+    def checked(match: re.Match[bytes]) -> bytes:
+        nonlocal count
+        replacement = _reference_replacement(match.group(1), match.group(2))
+        if replacement is None:
+            return match.group(0)
+        count += 1
+        return replacement
+
+    return _CHAR_REF.sub(checked, content), count
+
+
+def _reference_replacement(hex_digits: bytes | None, decimal: bytes | None) -> bytes | None:
+    """None if the reference names a character XML allows, else what replaces it."""
+    digits = (hex_digits if hex_digits is not None else decimal or b"").lstrip(b"0") or b"0"
+    # U+10FFFF is 6 hex or 7 decimal digits: longer ones need no int() (and int() of 5,000
+    # digits raises ValueError of its own).
+    if len(digits) > (6 if hex_digits is not None else 7):
+        return _REPLACEMENT_REF
+    code = int(digits, 16 if hex_digits is not None else 10)
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code < 0xD800 or 0xE000 <= code <= 0xFFFD:
+        return None
+    if 0x10000 <= code <= 0x10FFFF:
+        return None
+    return _SPACE_REF if code < 0x20 else _REPLACEMENT_REF
+
+
+def _wide_encoding(content: bytes) -> str | None:
+    """UTF-16/32 by byte-order mark or by how '<' is spelled (XML 1.0 appendix F)."""
+    for prefix, codec in _WIDE_PREFIXES:
+        if content.startswith(prefix):
+            return codec
+    return None
+
+
+_WIDE_PREFIXES = (
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+)
+
+
+def _raw_text(raw: Any, key: str) -> str | None:
+    """A field of an entry that could not be read, for its skip record (never raises)."""
+    try:
+        return clean_line(str(raw.get(key) or "") or None, 300)
+    except Exception:
+        return None
 
 
 def _entry(raw: Any, *, feed_url: str, now: datetime) -> FeedEntry | str:
@@ -192,6 +295,11 @@ def _summary_text(summary: str | None) -> str | None:
 
 def _feed_title(parsed: Any) -> str | None:
     return clean_line(parsed.get("feed", {}).get("title"))
+
+
+def _language(parsed: Any) -> str | None:
+    declared = parsed.get("feed", {}).get("language")
+    return clean_line(declared, 50) if isinstance(declared, str) else None
 
 
 def _bozo_reason(parsed: Any) -> str | None:

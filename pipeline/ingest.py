@@ -349,6 +349,11 @@ def _feed_warnings(parsed: ParsedFeed) -> str | None:
     notes = []
     if parsed.problem:
         notes.append(f"malformed feed, entries kept: {parsed.problem}")
+    if parsed.repaired_references:
+        notes.append(
+            f"{parsed.repaired_references} invalid character references replaced "
+            "(surrogate, beyond U+10FFFF or a control character)"
+        )
     if parsed.skipped:
         reasons = Counter(skip.reason for skip in parsed.skipped)
         listed = "; ".join(f"{reason} ({n})" for reason, n in reasons.most_common(5))

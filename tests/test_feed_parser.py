@@ -213,3 +213,73 @@ def test_external_entities_are_not_resolved(tmp_path: object) -> None:
     )
     feed = parse(xxe.encode())
     assert all("root:" not in (entry.title or "") for entry in feed.entries)
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("&#xD800;", "\ufffd"),
+        ("&#xdfff;", "\ufffd"),
+        ("&#x110000;", "\ufffd"),
+        ("&#12345678901234567890;", "\ufffd"),
+        ("&#" + "9" * 5000 + ";", "\ufffd"),  # int() would refuse more than 4,300 digits
+        ("&#xFFFE;", "\ufffd"),
+        ("&#1;", " "),
+        ("&#0;", " "),
+        ("&#x41;", "A"),  # valid references are left alone
+        ("&#0000065;", "A"),
+        ("&#x1F600;", "\U0001f600"),
+    ],
+)
+def test_invalid_character_references_cost_nothing(reference: str, expected: str) -> None:
+    feed = parse(
+        rss(
+            item("https://news.example/a", title=f"Vor{reference}Nach")
+            + item("https://news.example/b", title="Nachbar")
+        )
+    )
+    assert [entry.title for entry in feed.entries] == [
+        " ".join(f"Vor{expected}Nach".split()),
+        "Nachbar",
+    ]
+    assert feed.repaired_references == (0 if expected in ("A", "\U0001f600") else 1)
+
+
+def test_invalid_references_in_utf16_are_repaired_in_utf16() -> None:
+    document = rss(item("https://news.example/a", title="X&#xD800;Y"), encoding="utf-16")
+    feed = parse(document.encode("utf-16"))
+    assert feed.entries[0].title == "X\ufffdY"
+    assert feed.repaired_references == 1
+
+
+def test_a_parser_crash_is_a_parse_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """feedparser has no error contract: whatever it raises becomes FeedParseError."""
+
+    def crash(*_args: object, **_kwargs: object) -> object:
+        raise OverflowError("Python int too large to convert to C int")
+
+    monkeypatch.setattr("pipeline.feed_parser.feedparser.parse", crash)
+    with pytest.raises(FeedParseError, match="feed parser failed: OverflowError"):
+        parse(rss(item("https://news.example/a")))
+
+
+def test_an_entry_that_raises_costs_only_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import feed_parser
+
+    real = feed_parser._entry
+
+    def fragile(raw: object, **kwargs: object) -> object:
+        if "bad" in str(raw.get("link")):  # type: ignore[attr-defined]
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return real(raw, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(feed_parser, "_entry", fragile)
+    feed = parse(rss(item("https://news.example/bad") + item("https://news.example/good")))
+    assert [entry.url for entry in feed.entries] == ["https://news.example/good"]
+    (skip,) = feed.skipped
+    assert skip.reason.startswith("entry could not be read: UnicodeEncodeError")
+
+
+def test_declared_language_is_kept() -> None:
+    document = rss("<language>de-DE</language>" + item("https://news.example/a"))
+    assert parse(document).language == "de-DE"

@@ -311,6 +311,44 @@ FEEDS = [
         stored=Stored(2, lacks=("root:x:0:0",)),
         never_requested="/xxe-probe",
     ),
+    Case(
+        "feed-charref-surrogate",
+        "feed",
+        f"An item whose title holds `&#xD800;` (a UTF-16 surrogate), {SIBLING}",
+        "The invalid reference is replaced by U+FFFD in the raw bytes before parsing (the "
+        "parser used to raise UnicodeEncodeError: the feed crashed, no fetch row); both "
+        "entries kept, both articles stored.",
+        feed=_ok(2, warnings="1 invalid character references replaced"),
+        stored=Stored(2),
+    ),
+    Case(
+        "feed-charref-out-of-range",
+        "feed",
+        f"Items holding `&#x110000;` (beyond Unicode) and a 20-digit reference, {SIBLING}",
+        "Both replaced by U+FFFD before parsing (they raised ValueError and OverflowError); "
+        "all three entries kept and stored.",
+        feed=_ok(3, warnings="2 invalid character references replaced"),
+        stored=Stored(3),
+    ),
+    Case(
+        "feed-charref-utf16",
+        "feed",
+        f"A UTF-16 feed (with byte-order mark) whose item holds `&#xDFFF;` and `&#1;`, {SIBLING}",
+        "Repaired in its own encoding (the surrogate becomes U+FFFD, the control character a "
+        "space); both entries stored.",
+        feed=_ok(2, warnings="2 invalid character references replaced"),
+        stored=Stored(2),
+    ),
+    Case(
+        "feed-check-hostile",
+        "feed",
+        "`news-ingest feeds check` and `feeds add` on the feed of `feed-charref-surrogate` "
+        "(they used to exit 1 with a traceback) and on a feed answering 503",
+        "`feeds check` reports the feed ok with its 2 entries and the 503 feed as HTTP 503, "
+        "exit 1 only for that one; `feeds add` adds the hostile feed; no traceback.",
+        recorded="CLI output and exit status; the config file `feeds add` wrote",
+        test="test_hostile_inputs.py::test_feed_commands_read_hostile_feeds",
+    ),
 ]
 
 ENCODINGS = [

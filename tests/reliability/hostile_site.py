@@ -395,6 +395,35 @@ def _xxe(web: HostileWeb, case_id: str) -> None:
     )
 
 
+@installs("feed-charref-surrogate")
+def _charref_surrogate(web: HostileWeb, case_id: str) -> None:
+    hostile = web.article(f"/a/{case_id}/1.html")
+    web.feed(case_id, [item(hostile, "Gipfel &#xD800; Ende", raw=True), item(web.sibling(case_id))])
+
+
+@installs("feed-charref-out-of-range")
+def _charref_range(web: HostileWeb, case_id: str) -> None:
+    one, two = (web.article(f"/a/{case_id}/{n}.html") for n in (1, 2))
+    web.feed(
+        case_id,
+        [
+            item(one, "Jenseits &#x110000; von Unicode", raw=True),
+            item(two, "Zwanzig Ziffern", description="&#12345678901234567890;", raw=True),
+            item(web.sibling(case_id)),
+        ],
+    )
+
+
+@installs("feed-charref-utf16")
+def _charref_utf16(web: HostileWeb, case_id: str) -> None:
+    hostile = web.article(f"/a/{case_id}/1.html")
+    items = [item(hostile, "Sechzehn &#xDFFF; Bit&#1;", raw=True), item(web.sibling(case_id))]
+    document = rss(items, prolog='<?xml version="1.0" encoding="UTF-16"?>')
+    body = document.encode("utf-16")
+    url = web.serve(f"/feeds/{case_id}.xml", body, content_type="application/rss+xml")
+    web.feeds[case_id] = url
+
+
 # --- encodings ------------------------------------------------------------------------------
 
 

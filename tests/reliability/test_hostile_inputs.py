@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -345,6 +346,31 @@ def _rss_of(link: str) -> str:
     from .hostile_site import rss
 
     return rss([item(link, "Öffentlich aussehender Name")])
+
+
+def test_feed_commands_read_hostile_feeds(web: HostileWeb, tmp_path: Path) -> None:
+    """The editors' commands take the pipeline's parse path: a hostile feed is a feed (or a
+    reported failure), never a traceback."""
+    hostile, busy = web.feeds["feed-charref-surrogate"], web.feeds["http-feed-503-retry-after"]
+    config = write_guarded_config(
+        tmp_path / "feeds.yaml",
+        {"hostile": hostile, "busy": busy},
+        allowed_hosts=[f"127.0.0.1:{web.port}"],
+        fetch=RUN_FETCH,
+    )
+    check = news_ingest("feeds", "check", "--config", str(config), db_url="", check=False)
+    assert "Traceback" not in check.stderr + check.stdout, check.stderr
+    assert check.returncode == 1, check.stdout  # the 503 feed failed, and only it
+    assert "1 ok, 1 failed" in check.stdout, check.stdout
+    assert "503" in check.stdout, check.stdout
+
+    fresh = write_guarded_config(
+        tmp_path / "new.yaml", {}, allowed_hosts=[f"127.0.0.1:{web.port}"], fetch=RUN_FETCH
+    )
+    add = news_ingest("feeds", "add", hostile, "--config", str(fresh), db_url="", check=False)
+    assert "Traceback" not in add.stderr + add.stdout, add.stderr
+    assert add.returncode == 0, add.stdout + add.stderr
+    assert hostile in fresh.read_text(encoding="utf-8")
 
 
 def test_the_runs_stay_fast(runs: Runs) -> None:
