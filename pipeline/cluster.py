@@ -125,6 +125,10 @@ def _cluster_in(
             _stage(conn, article, item, feature, _source_id(conn, article.source, sources), run_id)
         report = store_staged(conn, engine, schema=schema, run_id=run_id, arrival_order=True)
         for article, item in zip(chunk, items, strict=True):
+            if item.canonical_url in report.quarantined:  # the database refused it
+                reason = report.quarantined[item.canonical_url]
+                log.error("article %s could not be stored: %s", article.id, reason)
+                continue
             yield article.id, report.story_ids[item.canonical_url]
 
 

@@ -7,6 +7,7 @@ pipeline would store.
 from __future__ import annotations
 
 import codecs
+import logging
 import re
 import threading
 from dataclasses import asdict, dataclass
@@ -18,6 +19,9 @@ import trafilatura
 from lxml import html as lxml_html
 
 from .textnorm import clean_line, clean_text, normalized_for_hash, word_count
+from .urls import MAX_URL_BYTES, url_too_long
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MIN_WORDS = 40
 MIN_SENTENCE_WORDS = 10  # the longest paragraph of an article has at least this many words
@@ -170,9 +174,18 @@ def extract_article(
         sitename=clean_line(document.sitename, 300),
         description=clean_line(document.description, 2000),
         language=detect_language(text, declared=_declared_language(page), hint=language_hint),
-        declared_url=clean_line(document.url, 2000),
+        declared_url=_declared_url(document.url),
         word_count=words,
     )
+
+
+def _declared_url(value: str | None) -> str | None:
+    """The page's rel=canonical / og:url, whole or not at all: a cut URL names another page."""
+    url = clean_line(value, 100_000)
+    if url and url_too_long(url):
+        log.info("declared URL dropped: longer than %d bytes: %s", MAX_URL_BYTES, url[:200])
+        return None
+    return url
 
 
 def _drop_cruft_and_headline(text: str, title: str | None) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 import feedparser
 import lxml.html
 
-from .textnorm import clean_line, clean_text
-from .urls import absolute_http_url, canonical_url
+from .textnorm import bounded_key, clean_line, clean_text
+from .urls import MAX_URL_BYTES, absolute_http_url, canonical_url, url_too_long
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,10 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 _REPLACEMENT_REF = b"&#xFFFD;"
 _SPACE_REF = b"&#32;"
+
+# guids are stored and indexed (articles_source_guid_idx); longer ones are cut, keeping a
+# digest of the whole so different long guids stay different.
+MAX_GUID_BYTES = 1000
 
 # Dates outside this range are feed bugs (epoch zero, year 2999), not publication times.
 EARLIEST_PLAUSIBLE_DATE = datetime(1995, 1, 1, tzinfo=UTC)
@@ -241,13 +245,16 @@ def _raw_text(raw: Any, key: str) -> str | None:
 
 def _entry(raw: Any, *, feed_url: str, now: datetime) -> FeedEntry | str:
     """A FeedEntry, or the reason this entry names no fetchable article."""
-    guid = clean_line(raw.get("id"), 2000)
+    raw_guid = clean_line(raw.get("id"), 10_000)
+    guid = bounded_key(raw_guid, MAX_GUID_BYTES) if raw_guid else None
     link = raw.get("link")
-    if not link and guid and raw.get("guidislink", False):
-        link = guid
+    if not link and raw_guid and raw.get("guidislink", False):
+        link = raw_guid
     if not link:
         return "entry has no link"
     link = str(link).strip()
+    if url_too_long(link):  # before any parsing: a 100 KB link costs nothing more
+        return f"link longer than {MAX_URL_BYTES:,} bytes: {clean_line(link, 200)}"
     if _CONTROL_CHARS.search(link):
         # A NUL cannot even be stored in PostgreSQL, and no real article URL has one.
         return f"link contains control characters: {clean_line(link, 200)}"
@@ -258,6 +265,8 @@ def _entry(raw: Any, *, feed_url: str, now: datetime) -> FeedEntry | str:
         canonical = canonical_url(url)
     except ValueError as exc:
         return f"link cannot be normalised: {exc}"
+    if url_too_long(url) or url_too_long(canonical):
+        return f"link longer than {MAX_URL_BYTES:,} bytes: {clean_line(link, 200)}"
     return FeedEntry(
         url=url,
         canonical_url=canonical,

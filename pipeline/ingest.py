@@ -297,27 +297,68 @@ def _stage(
     batch: list[_Extracted],
     run_id: str | None,
 ) -> list[str]:
-    """Compute the batch's features in one call and stage each article; returns their
-    canonical URLs. The fetch row is written with the staged row, so a fetch recorded as
-    ok always has its article staged."""
+    """Compute the batch's features in one call and stage each article; returns the
+    canonical URLs staged. An article's ok fetch row and its staged row are written in one
+    transaction, so news.fetches never says ok for an article that was not staged; one that
+    cannot be staged is a failed item (stage 'stage'), and the others go on."""
     if not batch:
         return []
     features = engine.prepare([extracted.dedup_input() for extracted in batch])
+    staged = []
     with pool.connection() as conn:
         for extracted, feature in zip(batch, features, strict=True):
-            record_fetch(
-                conn, run_id=run_id, source_id=source_id, kind="article", result=extracted.result
-            )
-            stage_article(
-                conn,
-                source_id=source_id,
-                entry=extracted.entry,
-                article=extracted.article,
-                fetched_at=extracted.fetched_at,
-                features=feature,
-                run_id=run_id,
-            )
-    return [extracted.entry.canonical_url for extracted in batch]
+            try:
+                with conn.transaction():
+                    record_fetch(
+                        conn,
+                        run_id=run_id,
+                        source_id=source_id,
+                        kind="article",
+                        result=extracted.result,
+                    )
+                    stage_article(
+                        conn,
+                        source_id=source_id,
+                        entry=extracted.entry,
+                        article=extracted.article,
+                        fetched_at=extracted.fetched_at,
+                        features=feature,
+                        run_id=run_id,
+                    )
+            except Exception as exc:
+                if conn.broken:
+                    raise  # the database is gone: the feed ends here (reported as crashed)
+                _staging_failed(conn, source_id, extracted, run_id, exc)
+                continue
+            staged.append(extracted.entry.canonical_url)
+    return staged
+
+
+def _staging_failed(
+    conn: Any, source_id: int, extracted: _Extracted, run_id: str | None, exc: Exception
+) -> None:
+    error = f"cannot be staged: {type(exc).__name__}: {exc}"
+    log.warning("article %s %s", extracted.entry.url, error)
+    with conn.transaction():
+        record_fetch(
+            conn,
+            run_id=run_id,
+            source_id=source_id,
+            kind="article",
+            result=extracted.result,
+            outcome="stage_error",
+            error=error,
+        )
+        # Retryable: a database that refused one row (a full disk, a trigger) may take it
+        # next time; attempts are capped by fetch.max_article_attempts.
+        record_failure(
+            conn,
+            source_id=source_id,
+            entry=extracted.entry,
+            stage="stage",
+            error=f"{extracted.entry.url}: {error}",
+            retryable=True,
+        )
 
 
 def _feed_failed(

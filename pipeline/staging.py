@@ -11,8 +11,8 @@ from psycopg.types.json import Jsonb
 
 from .extract import ExtractedArticle
 from .feed_parser import FeedEntry
-from .textnorm import clean_line
-from .urls import canonical_or_none
+from .textnorm import bounded_key, clean_line
+from .urls import MAX_URL_BYTES, canonical_or_none
 
 
 def unseen_entries(conn: psycopg.Connection[Any], entries: list[FeedEntry]) -> list[FeedEntry]:
@@ -98,7 +98,10 @@ def record_failure(
     error: str,
     retryable: bool,
 ) -> int:
-    """Insert or bump the failed_items row of this article; returns its attempt count."""
+    """Insert or bump the failed_items row of this article; returns its attempt count.
+
+    `stage` is where it failed: fetch, extract, stage (writing the staged row) or store
+    (quarantined by the store step)."""
     with conn.transaction():
         row = conn.execute(
             """INSERT INTO failed_items
@@ -111,8 +114,10 @@ def record_failure(
                RETURNING attempts""",
             (
                 source_id,
-                entry.url,
-                entry.canonical_url,
+                # Bounded whatever the caller passes: the place that records failures must
+                # not fail itself (canonical_url is a unique key, so a btree row).
+                bounded_key(entry.url, 4 * MAX_URL_BYTES),
+                bounded_key(entry.canonical_url, MAX_URL_BYTES),
                 stage,
                 clean_line(error, 2000) or "unknown error",
                 retryable,

@@ -3,7 +3,9 @@
 Story assignment reads and writes shared state, so batches are serialised by a
 transaction-scoped advisory lock: two runs (or two Airflow DAG runs) never split a
 story, and a run killed mid-batch rolls back completely, leaving its staged rows for
-the next store step.
+the next store step. Each row is stored under a savepoint: one the database refuses is
+quarantined in failed_items (stage 'store') and leaves staging, so it can never stall its
+batch, its run or the runs after it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.errors import ProgramLimitExceeded
 from psycopg.rows import dict_row
 
+from .feed_parser import FeedEntry
+from .staging import record_failure
 from .stories.engine import DedupInput, Features, StoryEngine, StoryMatch
 from .textnorm import text_hash, word_count
 
@@ -35,6 +40,7 @@ class StoreReport:
     by_source: dict[str, Counter[str]] = field(default_factory=dict)
     batches: int = 0
     story_ids: dict[str, int] = field(default_factory=dict)  # canonical_url → story id
+    quarantined: dict[str, str] = field(default_factory=dict)  # canonical_url → why
 
     def add(self, source: str, outcome: str) -> None:
         self.by_source.setdefault(source, Counter())[outcome] += 1
@@ -122,10 +128,72 @@ def _store_batch(
                 report.story_ids[row["canonical_url"]] = stored[row["canonical_url"]]
                 outcome = "already_stored"
             else:
-                outcome = _store_one(conn, engine, row, run_id=run_id, report=report)
+                outcome = _store_or_quarantine(conn, engine, row, run_id=run_id, report=report)
             report.add(row["source_name"], outcome)
         conn.execute("DELETE FROM staged_articles WHERE canonical_url = ANY(%s)", (urls,))
     return len(rows)
+
+
+# SQLSTATE classes of failures that are not the row's fault and pass by themselves:
+# connection (08), transaction rollback: deadlock, serialisation (40), insufficient
+# resources (53), operator intervention: cancel, shutdown (57), system error (58). The
+# batch fails as a whole and its rows stay staged for the next store step.
+_TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _store_or_quarantine(
+    conn: psycopg.Connection[Any],
+    engine: StoryEngine,
+    row: dict[str, Any],
+    *,
+    run_id: str | None,
+    report: StoreReport,
+) -> str:
+    """Store one staged row under a savepoint; a row that cannot be stored is quarantined
+    (news.failed_items, stage 'store') instead of failing its batch, the run and every later
+    run that would meet it again."""
+    try:
+        with conn.transaction():
+            return _store_one(conn, engine, row, run_id=run_id, report=report)
+    except Exception as exc:
+        if conn.broken or _transient(exc):
+            raise
+        _quarantine(conn, row, exc)
+        report.quarantined[row["canonical_url"]] = f"{type(exc).__name__}: {exc}"
+        return "quarantined"
+
+
+def _transient(exc: Exception) -> bool:
+    state = getattr(exc, "sqlstate", None) or ""
+    return state.startswith(_TRANSIENT_CLASSES) or state == _LOCK_NOT_AVAILABLE
+
+
+def _quarantine(conn: psycopg.Connection[Any], row: dict[str, Any], exc: Exception) -> None:
+    """Record the row in failed_items; the caller's batch deletes it from staging."""
+    # Data PostgreSQL cannot take (too long for an index, out of range, a constraint) fails
+    # the same way every time; anything else (a bug, a trigger) may pass once fixed.
+    permanent = isinstance(
+        exc, (psycopg.errors.DataError, psycopg.errors.IntegrityError, ProgramLimitExceeded)
+    )
+    error = f"{row['url']}: cannot be stored: {type(exc).__name__}: {exc}"
+    log.error("quarantined %s", error)
+    entry = FeedEntry(
+        url=row["url"],
+        canonical_url=row["canonical_url"],
+        guid=row["guid"],
+        title=row["title"],
+        published_at=row["published_at"],
+        summary=(row["description"] or "")[:5000] or None,
+    )
+    record_failure(
+        conn,
+        source_id=row["source_id"],
+        entry=entry,
+        stage="store",
+        error=error,
+        retryable=not permanent,
+    )
 
 
 def _dedup_input(row: dict[str, Any]) -> DedupInput:

@@ -33,6 +33,28 @@ def clean_line(value: str | None, max_length: int = 1000) -> str | None:
     return " ".join(cleaned.split())[:max_length]
 
 
+def cut_to_bytes(text: str, max_bytes: int) -> str:
+    """The longest prefix of `text` whose UTF-8 form fits in `max_bytes` (never half a
+    character)."""
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    return data[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def bounded_key(text: str, max_bytes: int) -> str:
+    """`text` if its UTF-8 form fits in `max_bytes`, else a cut of it that stays unique: the
+    prefix plus a digest of the whole.
+
+    For values a feed controls that reach a btree index (PostgreSQL refuses index rows over
+    2,704 bytes: a limit in bytes, and 1,000 CJK characters are 3,000 of them).
+    """
+    if len(text.encode("utf-8")) <= max_bytes:
+        return text
+    digest = "…#" + hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()[:32]
+    return cut_to_bytes(text, max_bytes - len(digest.encode("utf-8"))) + digest
+
+
 def normalized_for_hash(text: str) -> str:
     """The form two exact copies share: NFKC, case-folded, words only."""
     folded = unicodedata.normalize("NFKC", text).casefold()

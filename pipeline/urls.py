@@ -7,6 +7,15 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from courlan import normalize_url
 
 ARTICLE_SCHEMES = ("http", "https")
+# Longest article URL we accept, as a link and in canonical form (percent-encoding can
+# triple a non-ASCII link), in UTF-8 bytes. Canonical URLs are the key of articles,
+# staged_articles and failed_items (btree indexes hold at most 2,704 bytes per row);
+# 2,048 is the longest URL the web's tooling (sitemaps, search engines, CDNs) supports.
+MAX_URL_BYTES = 2048
+
+
+def url_too_long(url: str) -> bool:
+    return len(url.encode("utf-8", errors="surrogatepass")) > MAX_URL_BYTES
 
 
 def canonical_url(url: str) -> str:
@@ -23,13 +32,14 @@ def canonical_url(url: str) -> str:
 
 def canonical_or_none(url: str | None) -> str | None:
     """canonical_url of an http(s) URL; None for anything else (a page's declared URL can be
-    empty, relative or garbage)."""
-    if not url or not url.lower().startswith(("http://", "https://")):
+    empty, relative, garbage or longer than MAX_URL_BYTES)."""
+    if not url or not url.lower().startswith(("http://", "https://")) or url_too_long(url):
         return None
     try:
-        return canonical_url(url)
+        canonical = canonical_url(url)
     except ValueError:
         return None
+    return None if url_too_long(canonical) else canonical
 
 
 def absolute_http_url(link: str | None, base: str) -> str | None:

@@ -98,8 +98,8 @@ class LayeredEngine:
     def __init__(self, settings: DedupSettings) -> None:
         self.settings = settings
         # Profiles (and the statistics they were built with) from `match`, stored by
-        # `remember`: same transaction, same article. A failed transaction ends the run,
-        # so an entry never outlives the statistics it was built with.
+        # `remember`: same transaction, same article. `match` drops any older entry of the
+        # article, so none outlives the statistics it was built with.
         self._profiles: dict[str, tuple[prof.ArticleProfile, state.TermStatsSnapshot]] = {}
 
     # -- prepare -------------------------------------------------------------------------
@@ -132,6 +132,9 @@ class LayeredEngine:
     def match(
         self, conn: psycopg.Connection[Any], item: DedupInput, features: Features
     ) -> StoryMatch | None:
+        # A profile cached by an earlier match whose row was rolled back (quarantined by
+        # the store step) was built on statistics that are gone: never reuse it.
+        self._profiles.pop(item.canonical_url, None)
         return (
             self._match_url(conn, item)
             or self._match_exact(conn, features)

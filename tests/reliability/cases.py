@@ -92,9 +92,16 @@ class Stored:
     description_has: tuple[str, ...] = ()
     lacks: tuple[str, ...] = ()  # in no stored title, text or description of the feed
     published_null: bool = False  # published_at is NULL for every article of the feed
+    # of the hostile article(s), as text_has
+    null_columns: tuple[str, ...] = ()  # NULL
+    max_bytes: tuple[tuple[str, int], ...] = ()  # (column, UTF-8 bytes it holds at most)
 
     def describe(self) -> str:
         text = f"`news.articles`: {self.count} of this feed"
+        for column, limit in self.max_bytes:
+            text += f", {column} ≤ {limit:,} bytes"
+        for column in self.null_columns:
+            text += f", {column} NULL"
         if self.text_has:
             text += ", text has " + ", ".join(f'"{s}"' for s in self.text_has)
         if self.description_has:
@@ -800,12 +807,27 @@ FAULTS = [
         "A database error while one feed's article is being staged (a test trigger on "
         "`staged_articles` raises for its URL in run 1 and is dropped before run 2), "
         f"{SIBLING}",
-        "Only that feed stops (it 'crashed'); the run goes on and exits 0, and its report "
-        "marks the feed failed with the database error instead of ok. The feed's validators "
-        "are not saved, so run 2 reads it again and stores both articles.",
+        "Only that article fails (its ok fetch row and staged row are one transaction, so "
+        "no fetch says ok for it): a retryable failed item; the sibling is stored; run 2 "
+        "retries it and stores it. (The whole feed used to stop, reported as crashed.)",
         feed=_ok(2),
-        later=Later(stored=2),
-        reported="crashed: RaiseException: injected fault",
+        article=ArticleFetch("stage_error", "injected fault", stage="stage", retryable=True),
+        stored=Stored(1),
+        later=Later(stored=2, attempts=0, refetched=True),
+    ),
+    Case(
+        "fault-store-error-one-article",
+        "fault",
+        "A database error while the store step inserts one article (a test trigger on "
+        f"`articles` raises for its URL in run 1 and is dropped before run 2), {SIBLING}",
+        "The safety net for what no bound foresaw: the article is stored under a savepoint; "
+        "its failure is quarantined (a failed item, stage `store`, out of staging) and the "
+        "batch, the run and later runs go on. A failure that is not the data's (here a "
+        "trigger) stays retryable: run 2 fetches it again and stores it.",
+        feed=_ok(2),
+        article=ArticleFetch("ok", stage="store", retryable=True),
+        stored=Stored(1),
+        later=Later(stored=2, attempts=0, refetched=True),
     ),
     Case(
         "fault-sigkill-mid-store",
@@ -945,9 +967,80 @@ SECURITY = [
     ),
 ]
 
-CASES: list[Case] = BASELINE + FEEDS + ENCODINGS + HTTP + ARTICLES + SSRF + FAULTS + SECURITY
+_INDEX_ROW = "`index row size … exceeds btree version 4 maximum 2704`"
+
+INDEXES = [
+    Case(
+        "index-guid-1000-cjk",
+        "index",
+        f"An entry whose `<guid>` is 1,000 CJK characters (3,000 bytes), {SIBLING}",
+        "The guid is bounded in bytes, not characters: cut to 1,000 bytes with a digest of "
+        f"the whole. It used to be staged, then fail the store step with {_INDEX_ROW}: "
+        "every later run exited 1 and stored nothing, from any feed.",
+        feed=_ok(2),
+        stored=Stored(2, max_bytes=(("guid", 1000),)),
+        later=Later(stored=2),
+    ),
+    Case(
+        "index-link-4kb",
+        "index",
+        f"An entry linking a 4 KB URL, {SIBLING}",
+        "Skipped with its reason (links over 2,048 bytes, as given or in canonical form, are "
+        "refused: canonical URLs are the articles' key); never fetched. It used to be "
+        f"fetched, recorded ok, then refused by the staging table's key with {_INDEX_ROW}: "
+        "the feed crashed and its siblings were fetched every run and never stored.",
+        feed=_ok(1, warnings="link longer than 2,048 bytes"),
+        stored=Stored(1),
+        never_requested="/long/4kb-",
+    ),
+    Case(
+        "index-link-100kb",
+        "index",
+        f"An entry linking a 100 KB URL, {SIBLING}",
+        "Skipped before any parsing of the link; never fetched (`failed_items` itself used "
+        "to refuse it).",
+        feed=_ok(1, warnings="link longer than 2,048 bytes"),
+        stored=Stored(1),
+        never_requested="/long/100kb-",
+    ),
+    Case(
+        "index-link-cjk-path",
+        "index",
+        f"An entry linking a path of 800 CJK characters (fewer than 2,048 characters, "
+        f"7,200 bytes percent-encoded), {SIBLING}",
+        "Measured in bytes of the canonical form: skipped with its reason, never fetched.",
+        feed=_ok(1, warnings="link longer than 2,048 bytes"),
+        stored=Stored(1),
+        never_requested="/long/cjk-",
+    ),
+    Case(
+        "index-declared-url-huge",
+        "index",
+        "An article page whose `rel=canonical` is a 1,500-character CJK path on its own "
+        f"host (13 KB percent-encoded), {SIBLING}",
+        "The declared URL is dropped (over 2,048 bytes), the article stored without it; it "
+        f"used to fail the store step on `articles_declared_url_idx` with {_INDEX_ROW}.",
+        feed=_ok(2),
+        stored=Stored(2, null_columns=("declared_url",)),
+        later=Later(stored=2),
+    ),
+]
+
+CASES: list[Case] = (
+    BASELINE + FEEDS + ENCODINGS + HTTP + ARTICLES + SSRF + INDEXES + FAULTS + SECURITY
+)
 HOSTILE_RUN: list[Case] = [case for case in CASES if case.in_hostile_run]
-CATEGORIES = ("baseline", "feed", "encoding", "http", "article", "ssrf", "fault", "security")
+CATEGORIES = (
+    "baseline",
+    "feed",
+    "encoding",
+    "http",
+    "article",
+    "ssrf",
+    "index",
+    "fault",
+    "security",
+)
 
 
 def case(case_id: str) -> Case:

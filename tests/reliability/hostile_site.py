@@ -815,6 +815,59 @@ def _db_error(web: HostileWeb, case_id: str) -> None:
     _feed_with_hostile_article(web, case_id, web.article(f"{FAULT_PATH}{case_id}.html"))
 
 
+STORE_FAULT_PATH = "/quarantine/"  # ... and one that fails inserting these into articles
+
+
+@installs("fault-store-error-one-article")
+def _store_error(web: HostileWeb, case_id: str) -> None:
+    _feed_with_hostile_article(web, case_id, web.article(f"{STORE_FAULT_PATH}{case_id}.html"))
+
+
+# --- values that reach an index -----------------------------------------------------------
+
+
+def _cjk(characters: int) -> str:
+    """CJK ideographs that do not repeat in a pattern (PostgreSQL compresses index rows, so a
+    repeated character would fit where real text does not)."""
+    rng = random.Random(characters)
+    return "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(characters))
+
+
+@installs("index-guid-1000-cjk")
+def _guid_cjk(web: HostileWeb, case_id: str) -> None:
+    hostile = web.targets[case_id] = web.article(f"/a/{case_id}/1.html")
+    web.feed(case_id, [item(hostile, "Lange GUID", guid=_cjk(1000)), item(web.sibling(case_id))])
+
+
+def _long_link_case(web: HostileWeb, case_id: str, link: str) -> None:
+    web.feed(case_id, [item(link, "Langer Link"), item(web.sibling(case_id))])
+
+
+@installs("index-link-4kb")
+def _link_4kb(web: HostileWeb, case_id: str) -> None:
+    _long_link_case(web, case_id, web.url("/long/4kb-" + "x" * 4000 + ".html"))
+
+
+@installs("index-link-100kb")
+def _link_100kb(web: HostileWeb, case_id: str) -> None:
+    _long_link_case(web, case_id, web.url("/long/100kb-" + "y" * 100_000 + ".html"))
+
+
+@installs("index-link-cjk-path")
+def _link_cjk(web: HostileWeb, case_id: str) -> None:
+    _long_link_case(web, case_id, web.url("/long/cjk-" + _cjk(800) + ".html"))
+
+
+@installs("index-declared-url-huge")
+def _declared_huge(web: HostileWeb, case_id: str) -> None:
+    path = f"/a/{case_id}/1.html"
+    declared = web.url("/canonical/" + _cjk(1500))
+    head = f'<link rel="canonical" href="{declared}">'
+    url = web.serve(path, page(f"Bericht {case_id}", prose(case_id), head=head))
+    web.targets[case_id] = url
+    web.feed(case_id, [item(url, "Langer Verweis"), item(web.sibling(case_id))])
+
+
 # --- the raw-socket server ------------------------------------------------------------------
 
 

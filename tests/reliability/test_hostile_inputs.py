@@ -35,6 +35,7 @@ from .conftest import news_ingest, story_inconsistencies, write_guarded_config
 from .hostile_site import (
     FAULT_PATH,
     INSTALLERS,
+    STORE_FAULT_PATH,
     HostileWeb,
     install_all,
     item,
@@ -116,7 +117,8 @@ def snapshot(db_url: str, report: dict[str, Any], seconds: float) -> Snapshot:
     )
 
 
-# Fault injection for case fault-db-error-one-feed: staging an article under FAULT_PATH fails
+# Fault injection for cases fault-db-error-one-feed and fault-store-error-one-article: staging
+# an article under FAULT_PATH (storing one under STORE_FAULT_PATH) fails
 # in the database, as a full disk or a broken constraint would, in run 1 only.
 INJECT_FAULT = f"""
 CREATE FUNCTION reliability_fault() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -128,8 +130,18 @@ BEGIN
 END $$;
 CREATE TRIGGER reliability_fault BEFORE INSERT ON staged_articles
     FOR EACH ROW EXECUTE FUNCTION reliability_fault();
+CREATE FUNCTION reliability_store_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.url LIKE '%{STORE_FAULT_PATH}%' THEN
+        RAISE EXCEPTION 'injected fault: cannot store %', NEW.url;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER reliability_store_fault BEFORE INSERT ON articles
+    FOR EACH ROW EXECUTE FUNCTION reliability_store_fault();
 """
-REMOVE_FAULT = "DROP TRIGGER reliability_fault ON staged_articles"
+REMOVE_FAULT = """DROP TRIGGER reliability_fault ON staged_articles;
+DROP TRIGGER reliability_store_fault ON articles"""
 
 
 @dataclass(frozen=True)
@@ -256,6 +268,12 @@ def test_case(case: Case, web: HostileWeb, runs: Runs) -> None:
                     assert needle not in (article[column] or ""), (column, article[column])
         if case.stored.published_null:
             assert all(a["published_at"] is None for a in mine), [a["published_at"] for a in mine]
+        for column in case.stored.null_columns:
+            assert checked, "no article to check"
+            assert all(a[column] is None for a in checked), [a[column] for a in checked]
+        for column, limit in case.stored.max_bytes:
+            sizes = [len((a[column] or "").encode()) for a in checked]
+            assert max(sizes) <= limit, sizes
 
     if case.later:
         if case.later.stored is not None:
