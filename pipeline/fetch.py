@@ -23,6 +23,7 @@ import functools
 import http.cookiejar
 import logging
 import random
+import re
 import threading
 import time
 import urllib.robotparser
@@ -77,6 +78,9 @@ class FetchOutcome(StrEnum):
     TOO_LARGE = "too_large"
     REFUSED = "refused"
     ROBOTS_DISALLOWED = "robots_disallowed"
+    # robots.txt unreachable, 5xx or 429: RFC 9309 says assume everything is disallowed,
+    # for now; the article is tried again in a later run
+    ROBOTS_UNAVAILABLE = "robots_unavailable"
     REDIRECT_ERROR = "redirect_error"
 
 
@@ -106,7 +110,11 @@ class FetchResult:
     @property
     def retryable(self) -> bool:
         """Whether trying again later may succeed."""
-        if self.outcome in (FetchOutcome.NETWORK_ERROR, FetchOutcome.TIMEOUT):
+        if self.outcome in (
+            FetchOutcome.NETWORK_ERROR,
+            FetchOutcome.TIMEOUT,
+            FetchOutcome.ROBOTS_UNAVAILABLE,
+        ):
             return True
         if self.outcome is FetchOutcome.HTTP_ERROR and self.status is not None:
             return self.status in (408, 429) or self.status >= 500
@@ -359,13 +367,27 @@ def _has_zlib_header(data: bytes) -> bool:
 # --- small parsers ----------------------------------------------------------------------------
 
 
+# Numbers in headers and robots.txt are ASCII digits (RFC 9110 `1*DIGIT`). str.isdigit()
+# also accepts '²' or '①', which int() and float() then refuse with ValueError.
+_ASCII_NUMBER = re.compile(r"[0-9]{1,15}")
+
+
+def ascii_number(value: str | None) -> int | None:
+    """The integer `value` spells in ASCII digits (surrounding spaces allowed), else None."""
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if _ASCII_NUMBER.fullmatch(value) else None
+
+
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After value (delay-seconds or HTTP-date), None if unusable."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = ascii_number(value)
+    if seconds is not None:
+        return float(seconds)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -389,9 +411,15 @@ def _content_type(value: str | None) -> tuple[str | None, str | None]:
 
 
 def _content_length(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    return int(value.strip())
+    return ascii_number(value)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    seconds = parse_retry_after(value)
+    if value is not None and seconds is None:
+        logger.warning("%s: ignoring Retry-After %r (not a number or date)", response.url, value)
+    return seconds
 
 
 def _status_text(response: httpx.Response) -> str:
@@ -445,9 +473,7 @@ class _Robots:
     crawl_delay: float | None = None
 
     def denial(self, url: str, user_agent: str) -> str | None:
-        """Why `url` may not be fetched, or None if it may."""
-        if self.unreachable is not None:
-            return f"robots.txt unreachable: {self.url}: {self.unreachable}"
+        """Why `url` may not be fetched by its rules, or None if it may."""
         if self.parser is None or self.parser.can_fetch(user_agent, url):
             return None
         token = user_agent.split("/")[0]
@@ -465,7 +491,7 @@ def _robots_from(result: FetchResult, user_agent: str) -> _Robots:
     if result.ok:
         parser = urllib.robotparser.RobotFileParser(url)
         text = result.content.decode("utf-8", errors="replace").lstrip("\ufeff")
-        parser.parse(text.splitlines())
+        parser.parse(_robots_lines(url, text))
         delay = parser.crawl_delay(user_agent)
         return _Robots(url, parser, crawl_delay=float(delay) if delay is not None else None)
     status = result.status
@@ -479,6 +505,32 @@ def _robots_from(result: FetchResult, user_agent: str) -> _Robots:
     if result.outcome is FetchOutcome.REFUSED and not result.redirects:
         return _Robots(url, unreachable=result.error, refused=result.error)
     return _Robots(url, unreachable=result.error or str(result.outcome))
+
+
+# Lines whose value urllib.robotparser turns into numbers with `isdigit()` then `int()`.
+_ROBOTS_NUMBERS = {
+    "crawl-delay": re.compile(r"[0-9]{1,15}"),
+    "request-rate": re.compile(r"[0-9]{1,15}/[0-9]{1,15}"),
+}
+
+
+def _robots_lines(url: str, text: str) -> list[str]:
+    """robots.txt lines for urllib.robotparser, without the numbers it would choke on.
+
+    It checks Crawl-delay and Request-rate with str.isdigit(), which accepts '²', and then
+    calls int(), which refuses it: one such line raised ValueError for every article of
+    the site. Such a value is ignored with a warning, as RFC 9309 asks of lines a crawler
+    cannot use.
+    """
+    kept = []
+    for line in text.splitlines():
+        field, colon, value = line.partition("#")[0].partition(":")
+        pattern = _ROBOTS_NUMBERS.get(field.strip().lower()) if colon else None
+        if pattern is not None and not pattern.fullmatch(value.strip()):
+            logger.warning("robots.txt %s: ignoring %r (not a number)", url, line.strip()[:200])
+            continue
+        kept.append(line)
+    return kept
 
 
 # --- the fetcher ------------------------------------------------------------------------------
@@ -772,7 +824,7 @@ class Fetcher:
             return _Reply(FetchOutcome.NOT_MODIFIED, **meta)
         if not 200 <= status < 300:
             retry = status in RETRY_STATUSES
-            retry_after = parse_retry_after(response.headers.get("retry-after")) if retry else None
+            retry_after = _retry_after(response) if retry else None
             return _Reply(
                 FetchOutcome.HTTP_ERROR,
                 error=_status_text(response),
@@ -810,6 +862,9 @@ class Fetcher:
             # to a private address): the article is refused for the same reason, and must be
             # recorded as such, not as a robots.txt problem.
             return _Reply(FetchOutcome.REFUSED, error=robots.refused)
+        if robots.unreachable is not None:
+            error = f"robots.txt unavailable: {robots.url}: {robots.unreachable}"
+            return _Reply(FetchOutcome.ROBOTS_UNAVAILABLE, error=error)
         denial = robots.denial(url, self._settings.user_agent)
         return None if denial is None else _Reply(FetchOutcome.ROBOTS_DISALLOWED, error=denial)
 
@@ -817,11 +872,16 @@ class Fetcher:
         robots_url = _robots_url(url)
         with self._lock:
             origin_lock = self._robots_locks.setdefault(robots_url, threading.Lock())
-        # One fetch per origin; other threads wanting the same origin wait for it.
+        # One fetch per origin and Fetcher (one run), its outcome cached whatever it was;
+        # other threads wanting the same origin wait for it.
         with origin_lock:
             robots = self._robots.get(robots_url)
             if robots is None:
-                robots = self._load_robots(robots_url)
+                try:
+                    robots = self._load_robots(robots_url)
+                except Exception as exc:  # a bug must not mean one robots.txt GET per article
+                    logger.exception("robots.txt %s: unexpected error", robots_url)
+                    robots = _Robots(robots_url, unreachable=f"unexpected error: {exc!r}")
                 self._robots[robots_url] = robots
         return robots
 
@@ -838,7 +898,7 @@ class Fetcher:
             self._gate(robots_url).set_interval(min(robots.crawl_delay, MAX_CRAWL_DELAY))
         if robots.unreachable is not None:
             logger.warning(
-                "robots.txt %s unreachable (%s): treating every path as disallowed",
+                "robots.txt %s unavailable (%s): its articles wait for a later run",
                 robots_url,
                 robots.unreachable,
             )

@@ -1,6 +1,6 @@
 -- depends: 0005_analyst_views
 -- Hostile input, round two (issue 12): failures of the staging and store steps are failed
--- items too, and fetches say when an article could not be staged.
+-- items too, and fetches name two more outcomes.
 --
 -- What a feed or a page controls never reaches a btree index unbounded (PostgreSQL refuses
 -- index rows over 2,704 bytes). The indexes on text columns and what bounds their input:
@@ -23,4 +23,6 @@ ALTER TABLE failed_items ADD CONSTRAINT failed_items_stage_check
 COMMENT ON COLUMN failed_items.stage IS
     'Where it failed: fetch, extract, stage (the staged row could not be written) or store (quarantined by the store step).';
 
-COMMENT ON COLUMN fetches.outcome IS 'ok | not_modified | http_error | network_error | timeout | too_large | refused | robots_disallowed | redirect_error | parse_error | extract_error | stage_error';
+-- robots_unavailable: robots.txt unreachable, 5xx or 429 (retryable, unlike robots_disallowed);
+-- stage_error: the article was fetched and extracted but its staged row could not be written.
+COMMENT ON COLUMN fetches.outcome IS 'ok | not_modified | http_error | network_error | timeout | too_large | refused | robots_disallowed | robots_unavailable | redirect_error | parse_error | extract_error | stage_error';

@@ -45,9 +45,12 @@ class FeedFetch:
     entries: int | None = None  # fetches.entries
     final_path: str | None = None  # path of fetches.final_url
     bytes_at_most: int | None = None  # fetches.bytes: what was read before giving up
+    status: int | None = None  # fetches.http_status
 
     def describe(self) -> str:
         text = f"`news.fetches` (feed): outcome `{self.outcome}`"
+        if self.status is not None:
+            text += f", http_status {self.status}"
         if self.error:
             text += f', error contains "{self.error}"'
         if self.warnings:
@@ -150,6 +153,8 @@ class Case:
     later: Later | None = None
     never_requested: str | None = None  # a path on the test site that must see no request
     reported: str | None = None  # run 1's JSON report: the feed failed, its error contains this
+    # requests for the robots.txt of the target's origin, both runs (one fetch per run)
+    robots_requests: int | None = None
     recorded: str | None = None  # for cases with a test of their own
     test: str = HOSTILE_RUN_TEST
 
@@ -169,6 +174,8 @@ class Case:
             parts.insert(0, f'run report: feed `failed`, error contains "{self.reported}"')
         if self.never_requested:
             parts.append(f"test server never saw `{self.never_requested}`")
+        if self.robots_requests is not None:
+            parts.append(f"robots.txt requested {self.robots_requests} times in both runs")
         return "; ".join(parts)
 
 
@@ -510,6 +517,28 @@ HTTP = [
         stored=Stored(0),
     ),
     Case(
+        "http-feed-503-retry-after-superscript",
+        "http",
+        "Feed URL answering 503 with `Retry-After: ²` (a digit to `str.isdigit()`, not to `int()`)",
+        "Numbers in headers are read as ASCII digits only: the value is ignored with a "
+        "warning, the 503 retried with backoff, then recorded as an HTTP error with its "
+        "status (it used to raise ValueError: `network_error`, no status).",
+        feed=FeedFetch("http_error", error="HTTP 503 Service Unavailable", status=503),
+        stored=Stored(0),
+    ),
+    Case(
+        "http-429-retry-after-superscript",
+        "http",
+        f"Article answering 429 with `Retry-After: ³` twice (all of run 1), then the page, "
+        f"{SIBLING}",
+        "The bad value is ignored (backoff instead); a retryable HTTP error that run 2 "
+        "retries and stores.",
+        feed=_ok(2),
+        article=ArticleFetch("http_error", "HTTP 429", stage="fetch", retryable=True),
+        stored=Stored(1),
+        later=Later(stored=2, attempts=0, refetched=True),
+    ),
+    Case(
         "http-article-404",
         "http",
         f"Article answering 404, {SIBLING}",
@@ -704,6 +733,60 @@ ARTICLES = [
 _REFUSED = "refused before connecting; a permanent failure, never retried"
 
 SSRF = [
+    Case(
+        "art-robots-503",
+        "article",
+        "Two articles on a site whose robots.txt answers 503 to both attempts of run 1 and "
+        f"200 afterwards, {SIBLING} on another site",
+        "robots.txt unavailable is transient: both articles are retryable "
+        "`robots_unavailable` failures (they used to be `robots_disallowed`, never retried: "
+        "lost for good); the outcome is cached for the run (robots.txt is not asked again "
+        "per article); run 2 reads robots.txt again and stores both.",
+        feed=_ok(3),
+        article=ArticleFetch(
+            "robots_unavailable", "robots.txt unavailable", stage="fetch", retryable=True
+        ),
+        stored=Stored(1),
+        later=Later(stored=3, attempts=0, refetched=True),
+        robots_requests=3,
+    ),
+    Case(
+        "art-robots-timeout",
+        "article",
+        "Two articles on a site whose robots.txt does not answer within the read timeout in "
+        f"run 1, {SIBLING} on another site",
+        "Same as a 503: retryable `robots_unavailable`, cached for the run, stored in run 2.",
+        feed=_ok(3),
+        article=ArticleFetch(
+            "robots_unavailable", "robots.txt unavailable", stage="fetch", retryable=True
+        ),
+        stored=Stored(1),
+        later=Later(stored=3, attempts=0, refetched=True),
+        robots_requests=2,
+    ),
+    Case(
+        "art-robots-crawl-delay-superscript",
+        "article",
+        f"Two articles on a site whose robots.txt says `Crawl-delay: ²`, {SIBLING} on another site",
+        "The line is ignored with a warning (urllib.robotparser checks `isdigit()` then "
+        "calls `int()`: every article of the site used to fail with ValueError, robots.txt "
+        "downloaded again each time); the other rules hold; all stored in run 1.",
+        feed=_ok(3),
+        article=ArticleFetch("ok"),
+        stored=Stored(3),
+        robots_requests=1,
+    ),
+    Case(
+        "art-robots-request-rate-superscript",
+        "article",
+        f"Two articles on a site whose robots.txt says `Request-rate: 1/³`, {SIBLING} on "
+        "another site",
+        "Ignored with a warning like a bad Crawl-delay; all stored in run 1, robots.txt read once.",
+        feed=_ok(3),
+        article=ArticleFetch("ok"),
+        stored=Stored(3),
+        robots_requests=1,
+    ),
     Case(
         "ssrf-loopback-ip",
         "ssrf",
@@ -1108,10 +1191,12 @@ def render_markdown() -> str:
         "(`--strict` exits 3). In Airflow only that feed's mapped task fails.",
         "- `news.fetches.outcome` is the first place to look: `parse_error`, `http_error`, "
         "`network_error`, `timeout`, `too_large`, `refused`, `redirect_error`, "
-        "`robots_disallowed`, `extract_error`.",
-        "- `news.failed_items` holds articles that failed; `retryable` ones are tried again by "
-        "later runs until `fetch.max_article_attempts`. Permanent failures (404, 410, too "
-        "large, refused by the SSRF guard, disallowed by robots.txt) are not.",
+        "`robots_disallowed`, `robots_unavailable`, `extract_error`, `stage_error`.",
+        "- `news.failed_items` holds articles that failed (stage `fetch`, `extract`, `stage` or "
+        "`store`); `retryable` ones are tried again by later runs until "
+        "`fetch.max_article_attempts`. Permanent failures (404, 410, too large, refused by the "
+        "SSRF guard, disallowed by robots.txt, data the database cannot store) are not; an "
+        "unavailable robots.txt is retried.",
         "- Intranet feeds: list their host (or `host:port`) in `allow_private_hosts` instead "
         "of setting `allow_private_networks: true`; links and redirects to any other private "
         "address stay refused.",

@@ -15,6 +15,7 @@ import re
 import socket
 import struct
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -169,6 +170,8 @@ class HostileWeb:
     feeds: dict[str, str] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)  # case id → the hostile article URL
     hits: Counter[str] = field(default_factory=Counter)
+    # servers of their own for cases about one origin (robots.txt is per origin)
+    origins: list[HTTPServer] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -180,6 +183,37 @@ class HostileWeb:
     @property
     def port(self) -> int:
         return int(self.server.port)
+
+    @property
+    def hosts(self) -> list[str]:
+        """Every test server as `127.0.0.1:<port>`, for `allow_private_hosts`."""
+        ports = [self.port, self.raw.port, *(int(origin.port) for origin in self.origins)]
+        return [f"127.0.0.1:{port}" for port in ports]
+
+    def origin(self, robots: Callable[[Request], Response]) -> HTTPServer:
+        """A server of its own, whose robots.txt requests `robots` answers (counted under
+        '<port>/robots.txt'), serving good article pages for any other path."""
+        server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+        server.start()
+        self.origins.append(server)
+
+        def counted(request: Request) -> Response:
+            with self._lock:
+                self.hits[f"{server.port}/robots.txt"] += 1
+            return robots(request)
+
+        server.expect_request("/robots.txt").respond_with_handler(counted)
+        server.expect_request(re.compile(r"^/(?!robots\.txt).*")).respond_with_handler(
+            lambda request: Response(
+                page(f"Bericht {request.path}", prose(request.path)), content_type=HTML_TYPE
+            )
+        )
+        return server
+
+    def close_origins(self) -> None:
+        for server in self.origins:
+            server.clear()
+            server.stop()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -581,6 +615,24 @@ def _feed_503(web: HostileWeb, case_id: str) -> None:
     )
 
 
+@installs("http-feed-503-retry-after-superscript")
+def _feed_503_superscript(web: HostileWeb, case_id: str) -> None:
+    web.feeds[case_id] = web.serve(
+        f"/feeds/{case_id}.xml", "busy", status=503, headers={"Retry-After": "²"}
+    )
+
+
+@installs("http-429-retry-after-superscript")
+def _429_superscript(web: HostileWeb, case_id: str) -> None:
+    url = _fails_first(
+        web,
+        f"/busy/{case_id}.html",
+        2,
+        lambda: Response("slow down", status=429, headers={"Retry-After": "³"}),
+    )
+    _feed_with_hostile_article(web, case_id, url)
+
+
 @installs("http-article-404")
 def _article_404(web: HostileWeb, case_id: str) -> None:
     _feed_with_hostile_article(web, case_id, web.url(f"/gone/{case_id}.html"))
@@ -756,6 +808,58 @@ def _not_html(web: HostileWeb, case_id: str) -> None:
 @installs("art-robots-disallowed")
 def _robots(web: HostileWeb, case_id: str) -> None:
     _feed_with_hostile_article(web, case_id, web.article(f"/private/{case_id}.html"))
+
+
+def _robots_case(web: HostileWeb, case_id: str, robots: Callable[[Request], Response]) -> None:
+    """Two articles on an origin whose robots.txt `robots` answers (the first is the target),
+    and a good sibling on the main server."""
+    origin = web.origin(robots)
+    first, second = (origin.url_for(f"/a/{case_id}/{n}.html") for n in (1, 2))
+    web.targets[case_id] = first
+    web.feed(case_id, [item(first, "Eins"), item(second, "Zwei"), item(web.sibling(case_id))])
+
+
+def _robots_failing(failure: Callable[[], Response], times: int) -> Callable[[Request], Response]:
+    """robots.txt answering `failure()` to its first `times` requests (all of run 1: one
+    fetch, cached for the run), then allowing everything but /private/."""
+    requests = 0
+
+    def robots(_request: Request) -> Response:
+        nonlocal requests
+        requests += 1
+        return failure() if requests <= times else Response(ROBOTS, content_type="text/plain")
+
+    return robots
+
+
+@installs("art-robots-503")
+def _robots_503(web: HostileWeb, case_id: str) -> None:
+    # Two 503s: the fetch and its one retry (max_retries 1).
+    _robots_case(web, case_id, _robots_failing(lambda: Response("down", status=503), 2))
+
+
+def _hang() -> Response:
+    time.sleep(3.0)  # beyond the run's read_timeout (1.5 s), which is not retried
+    return Response(ROBOTS, content_type="text/plain")
+
+
+@installs("art-robots-timeout")
+def _robots_timeout(web: HostileWeb, case_id: str) -> None:
+    _robots_case(web, case_id, _robots_failing(_hang, 1))
+
+
+def _robots_text(text: str) -> Callable[[Request], Response]:
+    return lambda _request: Response(text, content_type="text/plain")
+
+
+@installs("art-robots-crawl-delay-superscript")
+def _robots_superscript(web: HostileWeb, case_id: str) -> None:
+    _robots_case(web, case_id, _robots_text("User-agent: *\nCrawl-delay: ²\nDisallow: /p/\n"))
+
+
+@installs("art-robots-request-rate-superscript")
+def _robots_rate(web: HostileWeb, case_id: str) -> None:
+    _robots_case(web, case_id, _robots_text("User-agent: *\nRequest-rate: 1/³\n"))
 
 
 # --- SSRF -----------------------------------------------------------------------------------

@@ -54,8 +54,11 @@ def web() -> Iterator[HostileWeb]:
     try:
         with RawServer(raw_dispatch) as raw:
             hostile = HostileWeb(server, raw)
-            install_all(hostile)
-            yield hostile
+            try:
+                install_all(hostile)
+                yield hostile
+            finally:
+                hostile.close_origins()
     finally:
         server.clear()
         server.stop()
@@ -156,7 +159,7 @@ def runs(web: HostileWeb, module_db: str, tmp_path_factory: pytest.TempPathFacto
     config = write_guarded_config(
         tmp_path_factory.mktemp("hostile") / "feeds.yaml",
         web.feeds,
-        allowed_hosts=[f"127.0.0.1:{web.port}", f"127.0.0.1:{web.raw.port}"],
+        allowed_hosts=web.hosts,
         fetch=RUN_FETCH,
     )
     snapshots = []
@@ -227,6 +230,8 @@ def test_case(case: Case, web: HostileWeb, runs: Runs) -> None:
             assert urlsplit(fetch["final_url"]).path == case.feed.final_path, fetch
         if case.feed.bytes_at_most is not None:
             assert fetch["bytes"] <= case.feed.bytes_at_most, fetch
+        if case.feed.status is not None:
+            assert fetch["http_status"] == case.feed.status, fetch
         # Every run polls every feed again, failed ones included.
         assert second.feed_fetches(case.id, second.run_id), "feed not polled again in run 2"
 
@@ -294,6 +299,11 @@ def test_case(case: Case, web: HostileWeb, runs: Runs) -> None:
 
     if case.never_requested:
         assert not web.requested(case.never_requested)
+
+    if case.robots_requests is not None:
+        assert target is not None
+        port = urlsplit(target).port
+        assert web.count(f"{port}/robots.txt") == case.robots_requests
 
     if case.reported:
         (summary,) = [s for s in first.report["feeds"] if s["feed"] == case.id]
