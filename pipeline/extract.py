@@ -16,8 +16,10 @@ from functools import lru_cache
 from typing import Any
 
 import trafilatura
+import trafilatura.metadata
 from lxml import html as lxml_html
 
+from .feed_parser import MAX_UTC_OFFSET
 from .textnorm import clean_line, clean_text, normalized_for_hash, word_count
 from .urls import MAX_URL_BYTES, url_too_long
 
@@ -204,8 +206,34 @@ def _parse_date(value: str | None) -> datetime | None:
             moment = datetime.strptime(value, fmt)
         except ValueError:
             continue
+        offset = moment.utcoffset()
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            return None  # no place on earth: unknown, not shifted
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return None
+
+
+def _find_date_or_none(*args: Any, **kwargs: Any) -> str | None:
+    """htmldate's find_date, for trafilatura, with an unreadable page date as no date.
+
+    htmldate raises ValueError for a date whose UTC offset is 24 hours or more
+    (`2025-06-10T12:00:00+99:99` in a meta tag or JSON-LD), and trafilatura then discards
+    the whole page ("no article text found"). A date is only metadata: the article is kept
+    and its date is the feed's, or unknown.
+    """
+    try:
+        return _htmldate_find_date(*args, **kwargs)  # type: ignore[no-any-return]
+    except (ValueError, OverflowError, TypeError) as exc:
+        log.info("page date unreadable, left unknown: %s", exc)
+        return None
+
+
+# trafilatura calls htmldate through the name it imported into trafilatura.metadata; that
+# name is the one place to put the guard. test_extract.py fails if it moves.
+if not callable(getattr(trafilatura.metadata, "find_date", None)):
+    raise RuntimeError("trafilatura.metadata.find_date is gone: adapt pipeline.extract")
+_htmldate_find_date = trafilatura.metadata.find_date
+trafilatura.metadata.find_date = _find_date_or_none
 
 
 _LANGUAGE_MODEL_LOCK = threading.Lock()

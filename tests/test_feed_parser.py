@@ -283,3 +283,47 @@ def test_an_entry_that_raises_costs_only_itself(monkeypatch: pytest.MonkeyPatch)
 def test_declared_language_is_kept() -> None:
     document = rss("<language>de-DE</language>" + item("https://news.example/a"))
     assert parse(document).language == "de-DE"
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Tue, 10 Jun 2025 12:00:00 +9999",
+        "Tue, 10 Jun 2025 12:00:00 -2500",
+        "Tue, 10 Jun 2025 12:00:00 +0060",
+        "Tue, 10 Jun 2025 25:00:00 GMT",
+        "Mon, 31 Feb 2025 12:00:00 GMT",
+        "2025-06-10T12:00:00+99:99",
+        "2025-06-10T12:00:00+14:30",
+        "2025-13-10T12:00:00Z",
+        "2025-06-31T12:00:00Z",
+    ],
+)
+def test_impossible_dates_are_unknown_not_shifted(date: str) -> None:
+    (entry,) = parse(rss(item("https://news.example/a", date=date))).entries
+    assert entry.published_at is None
+
+
+@pytest.mark.parametrize(
+    ("date", "utc"),
+    [
+        ("Tue, 10 Jun 2025 12:00:00 +1400", datetime(2025, 6, 9, 22, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2025 12:00:00 -1200", datetime(2025, 6, 11, 0, 0, tzinfo=UTC)),
+        ("2025-06-10T12:00:00+05:30", datetime(2025, 6, 10, 6, 30, tzinfo=UTC)),
+        ("Tue, 10 Jun 2025 12:00:00 EST", datetime(2025, 6, 10, 17, 0, tzinfo=UTC)),
+    ],
+)
+def test_real_offsets_still_count(date: str, utc: datetime) -> None:
+    (entry,) = parse(rss(item("https://news.example/a", date=date))).entries
+    assert entry.published_at == utc
+
+
+def test_an_impossible_date_falls_back_to_the_entrys_other_date() -> None:
+    atom = (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        '<entry><title>T</title><link href="https://news.example/a"/>'
+        "<published>2025-06-10T12:00:00+99:99</published>"
+        "<updated>2025-06-10T13:00:00Z</updated></entry></feed>"
+    )
+    (entry,) = parse(atom).entries
+    assert entry.published_at == datetime(2025, 6, 10, 13, 0, tzinfo=UTC)

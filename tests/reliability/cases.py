@@ -296,6 +296,25 @@ FEEDS = [
         stored=Stored(4, published_null=True),
     ),
     Case(
+        "feed-date-offset-9999",
+        "feed",
+        f"An item dated `Tue, 10 Jun 2025 12:00:00 +9999`, {SIBLING} without a date",
+        "An impossible UTC offset makes the date unknown (NULL; stories use the fetch "
+        "time) instead of a moment four days off (it was stored as 2025-06-06 07:21).",
+        feed=_ok(2),
+        stored=Stored(2, published_null=True),
+    ),
+    Case(
+        "feed-date-impossible-fields",
+        "feed",
+        "Items dated `… -2500`, `2025-06-10T12:00:00+25:00`, `2025-13-10T12:00:00Z` (month "
+        "13) and `Mon, 31 Feb 2025 …`",
+        "Every one unknown (NULL), none shifted: the parser rolled month 13 into the next "
+        "January and applied 25-hour offsets.",
+        feed=_ok(4),
+        stored=Stored(4, published_null=True),
+    ),
+    Case(
         "feed-10k-entries",
         "feed",
         "10,000 items (0.6 MB)",
@@ -716,6 +735,17 @@ ARTICLES = [
         feed=_ok(2),
         article=ArticleFetch("extract_error", "not an HTML page", stage="extract", retryable=True),
         stored=Stored(1),
+    ),
+    Case(
+        "art-page-date-impossible",
+        "article",
+        "Two article pages dated `2025-06-10T12:00:00+99:99` (meta `article:published_time`) "
+        "and `…+9999` (JSON-LD `datePublished`), their feed items undated",
+        "The page date is unknown (NULL) and the articles stored: htmldate raised ValueError "
+        "on the offset and trafilatura then discarded the whole page (`no article text "
+        "found`, an `extract_error`).",
+        feed=_ok(2),
+        stored=Stored(2, published_null=True),
     ),
     Case(
         "art-robots-disallowed",

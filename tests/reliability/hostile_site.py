@@ -384,6 +384,35 @@ def _absurd_dates(web: HostileWeb, case_id: str) -> None:
     )
 
 
+@installs("feed-date-offset-9999")
+def _date_9999(web: HostileWeb, case_id: str) -> None:
+    hostile = web.article(f"/a/{case_id}/1.html")
+    web.feed(
+        case_id,
+        [
+            item(hostile, "Datum", date="Tue, 10 Jun 2025 12:00:00 +9999"),
+            item(web.sibling(case_id)),
+        ],
+    )
+
+
+@installs("feed-date-impossible-fields")
+def _date_fields(web: HostileWeb, case_id: str) -> None:
+    dates = [
+        "Tue, 10 Jun 2025 12:00:00 -2500",
+        "2025-06-10T12:00:00+25:00",
+        "2025-13-10T12:00:00Z",
+        "Mon, 31 Feb 2025 12:00:00 GMT",
+    ]
+    web.feed(
+        case_id,
+        [
+            item(web.article(f"/a/{case_id}/{n}.html"), f"Datum {n}", date=date)
+            for n, date in enumerate(dates)
+        ],
+    )
+
+
 TEN_K = 10_000
 
 
@@ -803,6 +832,20 @@ def _not_html(web: HostileWeb, case_id: str) -> None:
     body = page("Binär", prose(case_id))
     url = web.serve(f"/art/{case_id}.bin", body, content_type="application/octet-stream")
     _feed_with_hostile_article(web, case_id, url)
+
+
+@installs("art-page-date-impossible")
+def _page_date(web: HostileWeb, case_id: str) -> None:
+    heads = [
+        '<meta property="article:published_time" content="2025-06-10T12:00:00+99:99">',
+        '<script type="application/ld+json">{"@context": "https://schema.org", "@type": '
+        '"NewsArticle", "datePublished": "2025-06-10T12:00:00+9999"}</script>',
+    ]
+    urls = [
+        web.serve(f"/art/{case_id}/{n}.html", page(f"Datum {n}", prose(f"{case_id}{n}"), head=head))
+        for n, head in enumerate(heads)
+    ]
+    web.feed(case_id, [item(url, f"Datum {n}") for n, url in enumerate(urls)])
 
 
 @installs("art-robots-disallowed")
