@@ -38,7 +38,8 @@ from .staging import record_failure, retry_entries, stage_article, unseen_entrie
 from .store import StoreReport, store_staged
 from .stories.engine import DedupInput, StoryEngine
 from .stories.factory import build_engine
-from .urls import canonical_or_none
+from .textnorm import clean_line
+from .urls import canonical_or_none, declared_on_own_site
 
 log = logging.getLogger(__name__)
 
@@ -209,12 +210,14 @@ def collect_feed(
 
 @dataclass(frozen=True)
 class _Extracted:
-    """A fetched and extracted article waiting for its features and staging."""
+    """A fetched and extracted article waiting for its features and staging. Its
+    `article.declared_url` is only ever one on the page's own site (see `_extracted`)."""
 
     entry: FeedEntry
     result: FetchResult
     article: ExtractedArticle
     fetched_at: datetime
+    warning: str | None = None  # for the article's fetch row
 
     def dedup_input(self) -> DedupInput:
         published = self.entry.published_at or self.article.published_at
@@ -287,6 +290,23 @@ def _fetch_and_extract(
             )
         log.warning("feed %s: article %s", feed.name, error)
         return None
+    return _extracted(feed, entry, result, article, fetched_at)
+
+
+def _extracted(
+    feed: Feed,
+    entry: FeedEntry,
+    result: FetchResult,
+    article: ExtractedArticle,
+    fetched_at: datetime,
+) -> _Extracted:
+    """rel=canonical is evidence, not a command: a page may name any URL as its own, so only
+    a declaration on the page's own site (or an alias of the feed's) is kept."""
+    declared = article.declared_url
+    if declared and not declared_on_own_site(declared, result.final_url, feed.aliases):
+        warning = f"rel=canonical names another site, ignored: {clean_line(declared, 300)}"
+        log.info("feed %s: article %s: %s", feed.name, entry.url, warning)
+        return _Extracted(entry, result, replace(article, declared_url=None), fetched_at, warning)
     return _Extracted(entry, result, article, fetched_at)
 
 
@@ -315,6 +335,7 @@ def _stage(
                         source_id=source_id,
                         kind="article",
                         result=extracted.result,
+                        warnings=extracted.warning,
                     )
                     stage_article(
                         conn,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from courlan import normalize_url
+
+from .netguard import DEFAULT_PORTS, parse_host_entry
 
 ARTICLE_SCHEMES = ("http", "https")
 # Longest article URL we accept, as a link and in canonical form (percent-encoding can
@@ -55,3 +58,35 @@ def absolute_http_url(link: str | None, base: str) -> str | None:
     if parts.scheme.lower() not in ARTICLE_SCHEMES or not parts.hostname:
         return None
     return resolved
+
+
+def _site(url: str) -> tuple[str, int | None] | None:
+    """(host without a leading 'www.', port) of an http(s) URL, None if it has no host."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    return parts.hostname.lower().removeprefix("www."), port
+
+
+def declared_on_own_site(declared: str, page_url: str, aliases: Iterable[str] = ()) -> bool:
+    """Whether a page's declared canonical URL (rel=canonical, og:url) is on the page's own
+    site (same host and port, 'www.' aside) or on a host the feed's editor declared as an
+    alias of the source (`aliases:` in the config, 'host' or 'host:port').
+
+    A page may claim any URL as its canonical one; only a claim about its own site is
+    evidence that two URLs are one article.
+    """
+    site = _site(declared)
+    if site is None:
+        return False
+    if site == _site(page_url):
+        return True
+    for entry in aliases:
+        host, port = parse_host_entry(entry)
+        if host.removeprefix("www.") == site[0] and port in (None, site[1]):
+            return True
+    return False

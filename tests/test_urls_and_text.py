@@ -72,3 +72,42 @@ def test_text_hash_ignores_case_spacing_and_punctuation() -> None:
     assert text_hash(a) == text_hash(b)
     assert text_hash(a) != text_hash(a.replace("Xi", "Modi"))
     assert word_count(a) == 8
+
+
+@pytest.mark.parametrize(
+    ("declared", "page", "aliases", "trusted"),
+    [
+        ("https://www.news.example/a", "https://news.example/b", [], True),  # www. aside
+        ("https://news.example/a", "https://news.example:8443/b", [], False),  # another port
+        ("https://other.example/a", "https://news.example/b", [], False),
+        ("https://m.news.example/a", "https://news.example/b", [], False),
+        ("https://m.news.example/a", "https://news.example/b", ["m.news.example"], True),
+        ("https://wire.example:8080/a", "https://news.example/b", ["wire.example:8080"], True),
+        ("https://wire.example:8081/a", "https://news.example/b", ["wire.example:8080"], False),
+        ("not a url", "https://news.example/b", [], False),
+    ],
+)
+def test_declared_url_counts_only_on_its_own_site(
+    declared: str, page: str, aliases: list[str], trusted: bool
+) -> None:
+    from pipeline.urls import declared_on_own_site
+
+    assert declared_on_own_site(declared, page, aliases) is trusted
+
+
+def test_urls_are_bounded_in_bytes_not_characters() -> None:
+    from pipeline.urls import MAX_URL_BYTES
+
+    cjk = "https://news.example/" + "中" * 700  # 721 characters, 6,300 bytes percent-encoded
+    assert canonical_or_none(cjk) is None
+    ascii_ok = "https://news.example/" + "a" * (MAX_URL_BYTES - 30)
+    assert canonical_or_none(ascii_ok) == ascii_ok
+
+
+def test_bounded_key_cuts_by_bytes_and_keeps_keys_apart() -> None:
+    from pipeline.textnorm import bounded_key
+
+    one, two = "中" * 1000 + "a", "中" * 1000 + "b"
+    assert len(bounded_key(one, 1000).encode()) <= 1000
+    assert bounded_key(one, 1000) != bounded_key(two, 1000)
+    assert bounded_key("short", 1000) == "short"

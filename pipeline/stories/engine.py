@@ -32,6 +32,10 @@ from . import profile as prof
 FEATURES_VERSION = 2
 # Postings read per candidate key (see state.candidate_articles).
 CANDIDATES_PER_KEY = 100
+# The url layer's text check: share of the shorter text's shingles found in the other. Lower
+# than a near copy's: the declaration is evidence of its own, and a syndicated version is
+# often cut or extended; a page claiming an unrelated article shares next to nothing.
+URL_MIN_CONTAINMENT = 0.5
 
 
 class Layer(StrEnum):
@@ -136,29 +140,34 @@ class LayeredEngine:
         # the store step) was built on statistics that are gone: never reuse it.
         self._profiles.pop(item.canonical_url, None)
         return (
-            self._match_url(conn, item)
+            self._match_url(conn, item, features)
             or self._match_exact(conn, features)
             or self._match_near_copy(conn, features)
             or self._match_same_story(conn, item, features)
         )
 
-    def _match_url(self, conn: psycopg.Connection[Any], item: DedupInput) -> StoryMatch | None:
+    def _match_url(
+        self, conn: psycopg.Connection[Any], item: DedupInput, features: Features
+    ) -> StoryMatch | None:
         # Syndicated pages name their original in rel=canonical; the original may also
-        # arrive after a copy that pointed at it.
-        if item.declared_url and item.declared_url != item.canonical_url:
-            row = conn.execute(
-                """SELECT id, story_id FROM articles
-                   WHERE canonical_url = %(declared)s OR declared_url = %(declared)s
-                      OR declared_url = %(own)s
-                   ORDER BY id LIMIT 1""",
-                {"declared": item.declared_url, "own": item.canonical_url},
-            ).fetchone()
-        else:
-            row = conn.execute(
-                "SELECT id, story_id FROM articles WHERE declared_url = %s ORDER BY id LIMIT 1",
-                (item.canonical_url,),
-            ).fetchone()
-        return StoryMatch(Layer.URL, row[0], row[1], 1.0) if row else None
+        # arrive after a copy that pointed at it. A declaration is evidence, not a command
+        # (only same-site ones are staged, see ingest._extracted): the texts must agree too.
+        declared = item.declared_url if item.declared_url != item.canonical_url else None
+        rows = conn.execute(
+            """SELECT a.id, a.story_id, s.minhash, s.shingles FROM articles a
+               JOIN near_copy_signatures s ON s.article_id = a.id
+               WHERE a.canonical_url = %(declared)s OR a.declared_url = %(declared)s
+                  OR a.declared_url = %(own)s
+               ORDER BY a.id LIMIT 5""",
+            {"declared": declared, "own": item.canonical_url},
+        ).fetchall()
+        fp = _fingerprint_of(features)
+        for article_id, story_id, minhash, shingle_count in rows:
+            other = copies.CopyFingerprint.from_bytes(minhash, shingle_count)
+            _, contained = copies.containment(fp, other)
+            if contained >= URL_MIN_CONTAINMENT:
+                return StoryMatch(Layer.URL, article_id, story_id, round(contained, 4))
+        return None
 
     def _match_exact(self, conn: psycopg.Connection[Any], features: Features) -> StoryMatch | None:
         row = conn.execute(

@@ -142,6 +142,19 @@ class Later:
 
 
 @dataclass(frozen=True)
+class Stories:
+    """How the case's named pages (HostileWeb.named) were grouped after run 1."""
+
+    apart: tuple[tuple[str, str], ...] = ()  # in different stories
+    together: tuple[tuple[str, str, str], ...] = ()  # (later, earlier, the later's link layer)
+
+    def describe(self) -> str:
+        parts = [f"{a} and {b} in different stories" for a, b in self.apart]
+        parts += [f"{a} in {b}'s story, layer `{layer}`" for a, b, layer in self.together]
+        return "`news.articles.story_id`, `news.article_links`: " + "; ".join(parts)
+
+
+@dataclass(frozen=True)
 class Case:
     id: str
     category: str
@@ -155,6 +168,7 @@ class Case:
     reported: str | None = None  # run 1's JSON report: the feed failed, its error contains this
     # requests for the robots.txt of the target's origin, both runs (one fetch per run)
     robots_requests: int | None = None
+    stories: Stories | None = None
     recorded: str | None = None  # for cases with a test of their own
     test: str = HOSTILE_RUN_TEST
 
@@ -176,6 +190,8 @@ class Case:
             parts.append(f"test server never saw `{self.never_requested}`")
         if self.robots_requests is not None:
             parts.append(f"robots.txt requested {self.robots_requests} times in both runs")
+        if self.stories:
+            parts.append(self.stories.describe())
         return "; ".join(parts)
 
 
@@ -1078,6 +1094,67 @@ SECURITY = [
         recorded="`ConfigError.problems`",
         test="test_security.py::test_config_validates_private_hosts",
     ),
+    Case(
+        "sec-config-feed-aliases",
+        "security",
+        "A feed's `aliases` entries that are not a host or host:port (a URL, a bad port, "
+        "user@host, empty)",
+        "Rejected with file, line and feed: an alias widens which rel=canonical claims count, "
+        "so it must name exact hosts.",
+        recorded="`ConfigError.problems`",
+        test="test_security.py::test_config_validates_feed_aliases",
+    ),
+]
+
+STORIES = [
+    Case(
+        "story-canonical-hijack",
+        "story",
+        'A page on site A ("Buy cheap watches now"), dated earlier, whose rel=canonical '
+        'names the article of site B ("Leaders meet at summit on climate"), both in the '
+        "same run",
+        "rel=canonical is evidence, not a command: a declaration naming another site is "
+        "ignored (noted on the page's fetch row), so B's article opens its own story. It used "
+        "to join A's story on layer `url` with score 1.0: any feed could hijack any outlet's "
+        "story.",
+        feed=_ok(2),
+        stored=Stored(2),
+        stories=Stories(apart=(("victim", "attacker"),)),
+    ),
+    Case(
+        "story-canonical-same-site-other-text",
+        "story",
+        "A page whose rel=canonical names an earlier article of its own site with a "
+        "different text (a spam page claiming a real article's URL)",
+        "The host is right but the texts disagree (the url layer also needs half of the "
+        "shorter text's shingles in the other): no `url` link, two stories.",
+        feed=_ok(2),
+        stored=Stored(2),
+        stories=Stories(apart=(("claimant", "original"),)),
+    ),
+    Case(
+        "story-canonical-alias",
+        "story",
+        "A syndication partner's page (site C) naming the original on site D in "
+        "rel=canonical, a third of its text rewritten; its feed declares D in `aliases:`",
+        "The declaration counts (an alias of the source) and the texts agree: the copy joins "
+        "the original's story on layer `url` (the near-copy layer alone would not fold a "
+        "text this rewritten).",
+        feed=_ok(2),
+        stored=Stored(2),
+        stories=Stories(together=(("copy", "original", "url"),)),
+    ),
+    Case(
+        "story-canonical-other-site-copy",
+        "story",
+        "A page on site E naming an article of site F in rel=canonical, with F's text "
+        "nearly unchanged; no alias declared",
+        "The url layer says nothing (another site); the other layers decide: the copy joins "
+        "the original's story as a near copy.",
+        feed=_ok(2),
+        stored=Stored(2),
+        stories=Stories(together=(("copy", "original", "near_copy"),)),
+    ),
 ]
 
 _INDEX_ROW = "`index row size … exceeds btree version 4 maximum 2704`"
@@ -1140,7 +1217,7 @@ INDEXES = [
 ]
 
 CASES: list[Case] = (
-    BASELINE + FEEDS + ENCODINGS + HTTP + ARTICLES + SSRF + INDEXES + FAULTS + SECURITY
+    BASELINE + FEEDS + ENCODINGS + HTTP + ARTICLES + SSRF + INDEXES + STORIES + FAULTS + SECURITY
 )
 HOSTILE_RUN: list[Case] = [case for case in CASES if case.in_hostile_run]
 CATEGORIES = (
@@ -1151,6 +1228,7 @@ CATEGORIES = (
     "article",
     "ssrf",
     "index",
+    "story",
     "fault",
     "security",
 )

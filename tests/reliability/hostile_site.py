@@ -20,6 +20,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from hostile_http import RawServer, closed_port, read_request
 from newssite import NewsSite, SiteMap, build_seed_site
@@ -170,8 +171,10 @@ class HostileWeb:
     feeds: dict[str, str] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)  # case id → the hostile article URL
     hits: Counter[str] = field(default_factory=Counter)
-    # servers of their own for cases about one origin (robots.txt is per origin)
+    # servers of their own for cases about one origin (robots.txt is per origin) or site
     origins: list[HTTPServer] = field(default_factory=list)
+    named: dict[tuple[str, str], str] = field(default_factory=dict)  # (case, name) → URL
+    feed_options: dict[str, dict[str, object]] = field(default_factory=dict)  # config keys
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -190,24 +193,20 @@ class HostileWeb:
         ports = [self.port, self.raw.port, *(int(origin.port) for origin in self.origins)]
         return [f"127.0.0.1:{port}" for port in ports]
 
-    def origin(self, robots: Callable[[Request], Response]) -> HTTPServer:
-        """A server of its own, whose robots.txt requests `robots` answers (counted under
-        '<port>/robots.txt'), serving good article pages for any other path."""
+    def origin(self, robots: Callable[[Request], Response] | None = None) -> HTTPServer:
+        """A server of its own (another site to the fetcher), whose robots.txt requests
+        `robots` answers (default: the site's usual rules), counted as '<port>/robots.txt'."""
         server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         server.start()
         self.origins.append(server)
+        answer = robots or (lambda _request: Response(ROBOTS, content_type="text/plain"))
 
         def counted(request: Request) -> Response:
             with self._lock:
                 self.hits[f"{server.port}/robots.txt"] += 1
-            return robots(request)
+            return answer(request)
 
         server.expect_request("/robots.txt").respond_with_handler(counted)
-        server.expect_request(re.compile(r"^/(?!robots\.txt).*")).respond_with_handler(
-            lambda request: Response(
-                page(f"Bericht {request.path}", prose(request.path)), content_type=HTML_TYPE
-            )
-        )
         return server
 
     def close_origins(self) -> None:
@@ -853,11 +852,18 @@ def _robots(web: HostileWeb, case_id: str) -> None:
     _feed_with_hostile_article(web, case_id, web.article(f"/private/{case_id}.html"))
 
 
+def _serve_on(server: HTTPServer, path: str, key: str, html: str | None = None) -> str:
+    """An article page at `path` of another site (a good one for `key` unless `html`)."""
+    body = html or page(f"Bericht {key}", prose(key))
+    server.expect_request(path).respond_with_data(body, content_type=HTML_TYPE)
+    return str(server.url_for(path))
+
+
 def _robots_case(web: HostileWeb, case_id: str, robots: Callable[[Request], Response]) -> None:
     """Two articles on an origin whose robots.txt `robots` answers (the first is the target),
     and a good sibling on the main server."""
     origin = web.origin(robots)
-    first, second = (origin.url_for(f"/a/{case_id}/{n}.html") for n in (1, 2))
+    first, second = (_serve_on(origin, f"/a/{case_id}/{n}.html", f"{case_id}{n}") for n in (1, 2))
     web.targets[case_id] = first
     web.feed(case_id, [item(first, "Eins"), item(second, "Zwei"), item(web.sibling(case_id))])
 
@@ -903,6 +909,89 @@ def _robots_superscript(web: HostileWeb, case_id: str) -> None:
 @installs("art-robots-request-rate-superscript")
 def _robots_rate(web: HostileWeb, case_id: str) -> None:
     _robots_case(web, case_id, _robots_text("User-agent: *\nRequest-rate: 1/³\n"))
+
+
+# --- rel=canonical ----------------------------------------------------------------------------
+
+SPAM = [
+    "Buy cheap watches now and save up to ninety percent on luxury brands that everyone "
+    "wants to wear this season.",
+    "Our online shop ships replica watches worldwide within three days, and every order over "
+    "fifty dollars comes with a free leather strap and a gift box.",
+    "Limited offer: enter the code SUMMER at checkout and get a second watch for free, while "
+    "stocks last and only for new customers who register today.",
+]
+SUMMIT = [
+    "Leaders of more than forty countries met on Tuesday at a summit on climate in Lisbon to "
+    "agree on new targets for cutting emissions before the end of the decade.",
+    "The host, Portugal's prime minister, said the talks had been difficult but that every "
+    "delegation had accepted a common timetable for phasing out coal power plants.",
+    "Environmental groups welcomed the agreement as a step forward but warned that the money "
+    "promised to poorer countries was still far below what they had asked for.",
+]
+EARLY, LATE = "Mon, 01 Jun 2026 08:00:00 GMT", "Mon, 01 Jun 2026 10:00:00 GMT"
+
+
+def _canonical_page(title: str, paragraphs: list[str], canonical: str) -> str:
+    return page(title, paragraphs, head=f'<link rel="canonical" href="{canonical}">')
+
+
+@installs("story-canonical-hijack")
+def _canonical_hijack(web: HostileWeb, case_id: str) -> None:
+    victim_site = web.origin()
+    victim = _serve_on(
+        victim_site, "/world/summit.html", "", page("Leaders meet at summit on climate", SUMMIT)
+    )
+    attacker = web.serve(
+        f"/a/{case_id}/offer.html", _canonical_page("Buy cheap watches now", SPAM, victim)
+    )
+    web.named.update({(case_id, "victim"): victim, (case_id, "attacker"): attacker})
+    web.feed(case_id, [item(attacker, "Offer", date=EARLY), item(victim, "Summit", date=LATE)])
+
+
+@installs("story-canonical-same-site-other-text")
+def _canonical_other_text(web: HostileWeb, case_id: str) -> None:
+    original = web.article(f"/a/{case_id}/original.html", f"{case_id} original")
+    claimant = web.serve(
+        f"/a/{case_id}/claimant.html",
+        _canonical_page("Angebot", prose(f"{case_id} claimant"), original),
+    )
+    web.named.update({(case_id, "original"): original, (case_id, "claimant"): claimant})
+    web.feed(case_id, [item(original, "Original", date=EARLY), item(claimant, "Claim", date=LATE)])
+
+
+def _syndicated(web: HostileWeb, case_id: str, rewritten: bool) -> tuple[str, str]:
+    """An original on one site and a copy naming it in rel=canonical on another; the copy's
+    last third rewritten, or one sentence added."""
+    original_site, copy_site = web.origin(), web.origin()
+    paragraphs = prose(f"{case_id} original")
+    original = _serve_on(
+        original_site, "/politik/original.html", "", page("Stadtrat beschließt", paragraphs)
+    )
+    if rewritten:
+        copied = [*paragraphs[:2], *prose(f"{case_id} rewritten", paragraphs=1)]
+    else:
+        copied = [*paragraphs, "Mit Material der Nachrichtenagenturen."]
+    copy = _serve_on(
+        copy_site,
+        "/partner/copy.html",
+        "",
+        _canonical_page("Stadtrat beschließt", copied, original),
+    )
+    web.named.update({(case_id, "original"): original, (case_id, "copy"): copy})
+    web.feed(case_id, [item(original, "Original", date=EARLY), item(copy, "Kopie", date=LATE)])
+    return original, copy
+
+
+@installs("story-canonical-alias")
+def _canonical_alias(web: HostileWeb, case_id: str) -> None:
+    original, _copy = _syndicated(web, case_id, rewritten=True)
+    web.feed_options[case_id] = {"aliases": [urlsplit(original).netloc]}
+
+
+@installs("story-canonical-other-site-copy")
+def _canonical_other_site(web: HostileWeb, case_id: str) -> None:
+    _syndicated(web, case_id, rewritten=False)
 
 
 # --- SSRF -----------------------------------------------------------------------------------

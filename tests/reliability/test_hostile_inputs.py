@@ -73,6 +73,7 @@ class Snapshot:
     fetches: list[dict[str, Any]] = field(default_factory=list)
     failed: dict[str, dict[str, Any]] = field(default_factory=dict)  # by canonical_url
     articles: list[dict[str, Any]] = field(default_factory=list)
+    layers: dict[int, str] = field(default_factory=dict)  # article id → its link's layer
 
     def feed_fetches(self, source: str, run_id: str | None = None) -> list[dict[str, Any]]:
         return [
@@ -111,12 +112,14 @@ def snapshot(db_url: str, report: dict[str, Any], seconds: float) -> Snapshot:
             """SELECT a.*, s.name AS source FROM articles a JOIN sources s ON s.id = a.source_id
                ORDER BY a.id"""
         ).fetchall()
+        links = cur.execute("SELECT article_id, layer FROM article_links").fetchall()
     return Snapshot(
         report=report,
         seconds=seconds,
         fetches=fetches,
         failed={row["canonical_url"]: row for row in failed},
         articles=articles,
+        layers={row["article_id"]: row["layer"] for row in links},
     )
 
 
@@ -161,6 +164,7 @@ def runs(web: HostileWeb, module_db: str, tmp_path_factory: pytest.TempPathFacto
         web.feeds,
         allowed_hosts=web.hosts,
         fetch=RUN_FETCH,
+        feed_options=web.feed_options,
     )
     snapshots = []
     stderr = ""
@@ -299,6 +303,19 @@ def test_case(case: Case, web: HostileWeb, runs: Runs) -> None:
 
     if case.never_requested:
         assert not web.requested(case.never_requested)
+
+    if case.stories:
+        by_url = {a["canonical_url"]: a for a in first.articles}
+
+        def named(name: str) -> dict[str, Any]:
+            return by_url[canonical_url(web.named[(case.id, name)])]
+
+        for a, b in case.stories.apart:
+            assert named(a)["story_id"] != named(b)["story_id"], (a, b)
+            assert first.layers.get(named(a)["id"]) != "url", a
+        for a, b, layer in case.stories.together:
+            assert named(a)["story_id"] == named(b)["story_id"], (a, b)
+            assert first.layers.get(named(a)["id"]) == layer, (a, first.layers.get(named(a)["id"]))
 
     if case.robots_requests is not None:
         assert target is not None

@@ -357,3 +357,13 @@ def test_config_validates_private_hosts(tmp_path: Path, entry: str) -> None:
     found = problems_of(tmp_path, f'allow_private_hosts: ["{entry}"]\nfeeds: []\n')
     assert len(found) == 1, found
     assert "allow_private_hosts" in found[0], found
+
+
+@pytest.mark.parametrize("entry", ["https://m.example/", "m.example:99999", "user@m.example", ""])
+def test_config_validates_feed_aliases(tmp_path: Path, entry: str) -> None:
+    found = problems_of(
+        tmp_path,
+        f'feeds:\n  - name: a\n    url: https://a.example/feed\n    aliases: ["{entry}"]\n',
+    )
+    assert len(found) == 1, found
+    assert "aliases" in found[0], found
