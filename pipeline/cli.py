@@ -50,7 +50,11 @@ def _setup(
 @app.command()
 def migrate(schema: SchemaOption = db.DEFAULT_SCHEMA) -> None:
     """Apply pending schema migrations from sql/ (safe to run repeatedly and concurrently)."""
-    applied = db.migrate(schema=schema)
+    try:
+        applied = db.migrate(schema=schema)
+    except db.LockWaitError as exc:
+        err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(1) from None
     if applied:
         out.print(f"applied {len(applied)} migration(s) to schema {schema}: {', '.join(applied)}")
     else:
@@ -111,8 +115,12 @@ def run(
         transient=True,
         disable=not show,
     )
-    with bars:
-        report = run_cycle(cfg, schema=schema, progress=_RichProgress(bars))
+    try:
+        with bars:
+            report = run_cycle(cfg, schema=schema, progress=_RichProgress(bars))
+    except db.LockWaitError as exc:
+        err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(1) from None
     if as_json:
         out.print_json(
             json.dumps(

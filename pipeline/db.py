@@ -27,6 +27,12 @@ DEFAULT_DATA_DIR = Path(".news-ingest")
 
 SCHEMA_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
+# Every session of ours waits at most this long for a lock, so a wait nobody foresaw (an
+# analyst's long transaction, a stuck session) ends in a clear error instead of a stall.
+LOCK_TIMEOUT_SECONDS = 60.0
+# A pending migration waits at most this long for other sessions' locks on the schema.
+MIGRATION_LOCK_TIMEOUT_SECONDS = 30.0
+
 # Keeps the embedded server alive for the life of this process; pgserver stops it
 # when the last process using it exits.
 _embedded_server: Any = None
@@ -62,16 +68,66 @@ def validate_schema_name(schema: str) -> str:
     return schema
 
 
+class LockWaitError(RuntimeError):
+    """A lock wait ran out; the message names the sessions holding locks on the schema."""
+
+
+def _options(schema: str, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> str:
+    return f"-c search_path={schema} -c lock_timeout={round(lock_timeout * 1000)}"
+
+
 def connect(
     url: str | None = None, *, schema: str = DEFAULT_SCHEMA, autocommit: bool = False
 ) -> psycopg.Connection[Any]:
-    """A connection whose search_path is `schema`, so every query uses unqualified names."""
+    """A connection whose search_path is `schema`, so every query uses unqualified names,
+    and whose lock waits end after LOCK_TIMEOUT_SECONDS."""
     validate_schema_name(schema)
     return psycopg.connect(
         url or database_url(),
         autocommit=autocommit,
-        options=f"-c search_path={schema}",
+        options=_options(schema),
         application_name="news-ingest",
+    )
+
+
+def lock_holders(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """Other sessions holding locks on `schema`'s tables or advisory locks in this database,
+    one line each (pid, user, application, state and since when, query)."""
+    rows = conn.execute(
+        r"""SELECT a.pid, a.usename, a.application_name, a.state,
+                  to_char(coalesce(a.xact_start, a.query_start), 'YYYY-MM-DD HH24:MI:SS TZ'),
+                  left(regexp_replace(a.query, '\s+', ' ', 'g'), 200)
+           FROM pg_stat_activity a
+           WHERE a.pid <> pg_backend_pid() AND a.pid IN (
+               SELECT l.pid FROM pg_locks l
+               WHERE l.granted AND (
+                   (l.locktype = 'relation' AND l.relation IN (
+                       SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = %s))
+                   OR (l.locktype = 'advisory'
+                       AND l.database = (SELECT oid FROM pg_database
+                                         WHERE datname = current_database()))))
+           ORDER BY a.pid""",
+        (schema,),
+    ).fetchall()
+    return [
+        f"pid {pid} (user {user}, application {app or '-'}, {state} since {since}): {query}"
+        for pid, user, app, state, since, query in rows
+    ]
+
+
+def lock_wait_error(
+    conn: psycopg.Connection[Any], schema: str, waiting_for: str, seconds: float
+) -> LockWaitError:
+    """The error for a lock wait that ran out, naming who holds locks on the schema."""
+    try:
+        holders = lock_holders(conn, schema)
+    except psycopg.Error as exc:
+        holders = [f"(could not list them: {exc})"]
+    listed = "; ".join(holders) or "none any more (the lock was released meanwhile)"
+    return LockWaitError(
+        f"gave up after {seconds:g} s waiting for {waiting_for} in schema {schema}; sessions "
+        f"holding locks there: {listed}"
     )
 
 
@@ -98,7 +154,7 @@ def pool(
         max_size=max_size,
         kwargs={
             "autocommit": True,
-            "options": f"-c search_path={schema}",
+            "options": _options(schema),
             "application_name": "news-ingest",
         },
         open=True,
@@ -118,46 +174,78 @@ def sql_dir() -> Path:
     return path
 
 
-def _yoyo_uri(url: str, schema: str) -> str:
-    """yoyo wants a URI of its own; pass every libpq parameter through as a query argument."""
+def _yoyo_uri(url: str, schema: str, lock_timeout: str) -> str:
+    """yoyo wants a URI of its own; pass every libpq parameter through as a query argument,
+    with the lock timeout for every connection yoyo opens (it applies migrations on more
+    than one)."""
     params = {k: v for k, v in conninfo_to_dict(url).items() if v is not None}
     params["schema"] = schema
+    params["options"] = f"{params.get('options', '')} -c lock_timeout={lock_timeout}".strip()
     return "postgresql+psycopg:///?" + urlencode(params)
 
 
-def migrate(url: str | None = None, *, schema: str = DEFAULT_SCHEMA) -> list[str]:
+def migrate(
+    url: str | None = None,
+    *,
+    schema: str = DEFAULT_SCHEMA,
+    lock_timeout: float = MIGRATION_LOCK_TIMEOUT_SECONDS,
+) -> list[str]:
     """Apply pending migrations from sql/ to `schema`; return the ids applied.
 
-    Safe to run from several processes at once: a session-level advisory lock (released
-    by PostgreSQL even if this process is killed) serialises migrators per schema.
+    Nothing pending (every run's case): a plain read of yoyo's table, no lock at all, so no
+    other session can hold a run up here. Something pending: migrators are serialised by a
+    session-level advisory lock (released by PostgreSQL even if this process is killed);
+    every lock wait, for it or for the tables a migration alters, ends after `lock_timeout`
+    seconds with a LockWaitError naming the sessions that hold locks on the schema.
     """
     from yoyo import get_backend, read_migrations
 
     url = url or database_url()
     validate_schema_name(schema)
     migrations = read_migrations(str(sql_dir()))
-    with psycopg.connect(url, autocommit=True) as lock_conn:
-        lock_conn.execute(
-            "SELECT pg_advisory_lock(hashtext(%s))", (f"news-ingest:migrate:{schema}",)
-        )
-        try:
-            lock_conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
-            )
-            backend = get_backend(_yoyo_uri(url, schema))
+    if not _pending(url, schema, {m.hash for m in migrations}):
+        return []
+    key = f"news-ingest:migrate:{schema}"
+    timeout = f"{round(lock_timeout * 1000)}ms"
+    try:
+        with psycopg.connect(url, autocommit=True) as lock_conn:
+            lock_conn.execute("SELECT set_config('lock_timeout', %s, false)", (timeout,))
+            lock_conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
             try:
-                pending = backend.to_apply(migrations)
-                backend.apply_migrations(pending)
+                lock_conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
+                backend = get_backend(_yoyo_uri(url, schema, timeout))
+                try:
+                    pending = backend.to_apply(migrations)
+                    backend.apply_migrations(pending)
+                finally:
+                    backend.connection.close()
             finally:
-                backend.connection.close()
-        finally:
-            lock_conn.execute(
-                "SELECT pg_advisory_unlock(hashtext(%s))", (f"news-ingest:migrate:{schema}",)
-            )
+                lock_conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+    except psycopg.errors.LockNotAvailable:
+        with psycopg.connect(url, autocommit=True) as conn:
+            raise lock_wait_error(conn, schema, "a lock to migrate", lock_timeout) from None
     applied = [m.id for m in pending]
     if applied:
         log.info("applied migrations to schema %s: %s", schema, ", ".join(applied))
     return applied
+
+
+def _pending(url: str, schema: str, hashes: set[str]) -> bool:
+    """Whether any of the migrations (by yoyo hash) is not recorded as applied in `schema`;
+    a read that takes no lock another session could make it wait for."""
+    with psycopg.connect(url, autocommit=True, options=_options(schema)) as conn:
+        table = sql.Identifier(schema, "_yoyo_migration")
+        exists = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", (table.as_string(conn),)
+        ).fetchone()
+        if not exists or not exists[0]:
+            return True
+        applied = {
+            row[0] for row in conn.execute(sql.SQL("SELECT migration_hash FROM {}").format(table))
+        }
+    return not hashes <= applied
 
 
 def applied_migrations(url: str | None = None, *, schema: str = DEFAULT_SCHEMA) -> list[str]:

@@ -1,11 +1,11 @@
 """The store step: staged articles → stories and articles, one transaction per batch.
 
-Story assignment reads and writes shared state, so batches are serialised by a
-transaction-scoped advisory lock: two runs (or two Airflow DAG runs) never split a
-story, and a run killed mid-batch rolls back completely, leaving its staged rows for
-the next store step. Each row is stored under a savepoint: one the database refuses is
-quarantined in failed_items (stage 'store') and leaves staging, so it can never stall its
-batch, its run or the runs after it.
+Story assignment reads and writes shared state, so batches are serialised by a row lock
+(the one row of news.store_lock, FOR UPDATE: a lock no read-only role can take): two runs
+(or two Airflow DAG runs) never split a story, and a run killed mid-batch rolls back
+completely, leaving its staged rows for the next store step. Each row is stored under a
+savepoint: one the database refuses is quarantined in failed_items (stage 'store') and
+leaves staging, so it can never stall its batch, its run or the runs after it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from psycopg import sql
 from psycopg.errors import ProgramLimitExceeded
 from psycopg.rows import dict_row
 
+from . import db
 from .feed_parser import FeedEntry
 from .staging import record_failure
 from .stories.engine import DedupInput, Features, StoryEngine, StoryMatch
@@ -50,10 +51,6 @@ class StoreReport:
         for counts in self.by_source.values():
             total.update(counts)
         return total
-
-
-def assign_lock_key(schema: str) -> str:
-    return f"news-ingest:assign:{schema}"
 
 
 def store_staged(
@@ -101,36 +98,55 @@ def _store_batch(
     arrival_order: bool,
 ) -> int:
     order = "s.seq" if arrival_order else "coalesce(s.published_at, s.fetched_at), s.seq"
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (assign_lock_key(schema),))
-        with conn.cursor(row_factory=dict_row) as cur:
-            rows = cur.execute(
-                sql.SQL(
-                    """SELECT s.*, src.name AS source_name FROM staged_articles s
-                       JOIN sources src ON src.id = s.source_id
-                       ORDER BY {order} LIMIT %s FOR UPDATE OF s"""
-                ).format(order=sql.SQL(order)),
-                (limit,),
-            ).fetchall()
-        if not rows:
-            return 0
-        urls = [row["canonical_url"] for row in rows]
-        # Staged twice by runs that raced: the first store won. One query per batch
-        # (staged URLs are unique, so nothing stored within the batch can collide).
-        stored = dict(
-            conn.execute(
-                "SELECT canonical_url, story_id FROM articles WHERE canonical_url = ANY(%s)",
-                (urls,),
-            ).fetchall()
-        )
-        for row in rows:
-            if row["canonical_url"] in stored:
-                report.story_ids[row["canonical_url"]] = stored[row["canonical_url"]]
-                outcome = "already_stored"
-            else:
-                outcome = _store_or_quarantine(conn, engine, row, run_id=run_id, report=report)
-            report.add(row["source_name"], outcome)
-        conn.execute("DELETE FROM staged_articles WHERE canonical_url = ANY(%s)", (urls,))
+    try:
+        with conn.transaction():
+            return _store_locked(conn, engine, order, limit, run_id, report)
+    except psycopg.errors.LockNotAvailable:
+        # Another store step holding the lock longer than LOCK_TIMEOUT_SECONDS, or a wait
+        # nobody foresaw: a clear error naming who holds what, not a stall.
+        raise db.lock_wait_error(
+            conn, schema, "the store step's lock", db.LOCK_TIMEOUT_SECONDS
+        ) from None
+
+
+def _store_locked(
+    conn: psycopg.Connection[Any],
+    engine: StoryEngine,
+    order: str,
+    limit: int,
+    run_id: str | None,
+    report: StoreReport,
+) -> int:
+    """One batch, inside its transaction."""
+    conn.execute("SELECT singleton FROM store_lock FOR UPDATE")
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            sql.SQL(
+                """SELECT s.*, src.name AS source_name FROM staged_articles s
+                   JOIN sources src ON src.id = s.source_id
+                   ORDER BY {order} LIMIT %s FOR UPDATE OF s"""
+            ).format(order=sql.SQL(order)),
+            (limit,),
+        ).fetchall()
+    if not rows:
+        return 0
+    urls = [row["canonical_url"] for row in rows]
+    # Staged twice by runs that raced: the first store won. One query per batch
+    # (staged URLs are unique, so nothing stored within the batch can collide).
+    stored = dict(
+        conn.execute(
+            "SELECT canonical_url, story_id FROM articles WHERE canonical_url = ANY(%s)",
+            (urls,),
+        ).fetchall()
+    )
+    for row in rows:
+        if row["canonical_url"] in stored:
+            report.story_ids[row["canonical_url"]] = stored[row["canonical_url"]]
+            outcome = "already_stored"
+        else:
+            outcome = _store_or_quarantine(conn, engine, row, run_id=run_id, report=report)
+        report.add(row["source_name"], outcome)
+    conn.execute("DELETE FROM staged_articles WHERE canonical_url = ANY(%s)", (urls,))
     return len(rows)
 
 

@@ -4,7 +4,7 @@ The seam the rest of the pipeline sees is `StoryEngine`:
 - `prepare` is pure and runs where the article was extracted (in parallel, no database),
   so expensive features travel with the staged row instead of being computed under the
   store step's lock;
-- `match` and `remember` run inside the store transaction, serialised by an advisory
+- `match` and `remember` run inside the store transaction, serialised by a row
   lock, and keep all state in PostgreSQL so any number of workers share it.
 
 `LayeredEngine` tries the cheapest evidence first: same canonical URL, then the exact
@@ -28,6 +28,7 @@ from ..config import DedupSettings
 from ..textnorm import text_hash
 from . import copies, similarity, state
 from . import profile as prof
+
 
 FEATURES_VERSION = 2
 # Postings read per candidate key (see state.candidate_articles).

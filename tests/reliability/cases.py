@@ -1042,6 +1042,34 @@ SECURITY = [
         test="test_security.py::test_reader_role_can_only_read",
     ),
     Case(
+        "sec-reader-cannot-stall-run",
+        "security",
+        "A login role that is only a member of `news_reader` holds `pg_advisory_lock` on the "
+        "keys the pipeline used to serialise on (`news-ingest:assign:news`, "
+        "`news-ingest:migrate:news`) and on arbitrary keys, and keeps a transaction open "
+        "with `LOCK TABLE … IN ACCESS SHARE MODE` on every news table and a long query's "
+        "snapshot",
+        "`news-ingest migrate` (nothing pending: no lock taken), `news-ingest run` (the store "
+        "step locks a row of `news.store_lock` FOR UPDATE, which needs UPDATE privilege) and "
+        "the rollup's `REFRESH … CONCURRENTLY` all complete; every article stored. Runs used "
+        "to wait on `pg_advisory_xact_lock` for as long as the reader's session lived.",
+        recorded="CLI exit status and JSON report within the subprocess timeout; "
+        "`news.articles`; `news.staged_articles` empty; the reader's transaction still open",
+        test="test_security.py::test_readers_cannot_stall_a_run",
+    ),
+    Case(
+        "sec-pending-migration-bounded",
+        "security",
+        "A pending migration while a reader holds the migrators' advisory key, or ACCESS "
+        "SHARE on a table the migration alters",
+        "The migration waits at most its lock timeout (30 s; 1 s in the test), then fails "
+        "with an error naming the session that holds locks on the schema (pid, user, "
+        "application, state, since, query); nothing half-applied. Every pipeline session "
+        "has a lock timeout (60 s) with the same kind of error.",
+        recorded="`LockWaitError` message; `news-ingest migrate`/`run` print it and exit 1",
+        test="test_security.py::test_a_pending_migration_waits_a_bounded_time_and_names_the_blocker",
+    ),
+    Case(
         "sec-reader-role-no-createrole",
         "security",
         "Migration 0004 applied by a user without CREATEROLE (the role does not exist yet)",
