@@ -116,3 +116,29 @@ def test_htmldate_guard_is_installed_where_trafilatura_calls_it() -> None:
     from pipeline.extract import _find_date_or_none
 
     assert trafilatura.metadata.find_date is _find_date_or_none
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "zh-hangzhou-waste-points",
+        "zh-yangtze-flood-response",
+        "ja-osaka-bus-fares",
+        "ko-busan-bus-routes",
+        "th-bangkok-bike-lanes",
+    ],
+)
+def test_reports_in_every_script_are_articles(slug: str) -> None:
+    """Word units count characters of unspaced scripts: a 310-character Chinese report was
+    'too little article text: 28 words', a longer one 'only short lines'."""
+    import json
+    from pathlib import Path
+
+    report = json.loads(
+        (Path(__file__).parent / "fixtures" / "scripts" / f"{slug}.json").read_text("utf-8")
+    )
+    html = page(report["paragraphs"], title=report["title"], lang=report["language"])
+    article = extract_article(html, url=f"https://example.com/{slug}")
+    assert article.language == report["language"]
+    assert article.word_count >= 100
+    assert report["paragraphs"][1][:20] in article.text

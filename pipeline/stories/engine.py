@@ -29,8 +29,8 @@ from ..textnorm import text_hash
 from . import copies, similarity, state
 from . import profile as prof
 
-
-FEATURES_VERSION = 2
+# 3: word units of scripts written without spaces (textnorm) changed their copy fingerprints
+FEATURES_VERSION = 3
 # Postings read per candidate key (see state.candidate_articles).
 CANDIDATES_PER_KEY = 100
 # The url layer's text check: share of the shorter text's shingles found in the other. Lower

@@ -95,6 +95,9 @@ class Stored:
     description_has: tuple[str, ...] = ()
     lacks: tuple[str, ...] = ()  # in no stored title, text or description of the feed
     published_null: bool = False  # published_at is NULL for every article of the feed
+    # news.search_articles(query) finds the hostile article / does not
+    found_by: tuple[str, ...] = ()
+    not_found_by: tuple[str, ...] = ()
     # of the hostile article(s), as text_has
     null_columns: tuple[str, ...] = ()  # NULL
     max_bytes: tuple[tuple[str, int], ...] = ()  # (column, UTF-8 bytes it holds at most)
@@ -103,6 +106,12 @@ class Stored:
         text = f"`news.articles`: {self.count} of this feed"
         for column, limit in self.max_bytes:
             text += f", {column} ≤ {limit:,} bytes"
+        if self.found_by:
+            queries = ", ".join(f"`{q}`" for q in self.found_by)
+            text += f"; `news.search_articles` finds it for {queries}"
+        if self.not_found_by:
+            queries = ", ".join(f"`{q}`" for q in self.not_found_by)
+            text += f", not for {queries}"
         for column in self.null_columns:
             text += f", {column} NULL"
         if self.text_has:
@@ -1185,6 +1194,59 @@ STORIES = [
     ),
 ]
 
+SCRIPTS = [
+    Case(
+        "script-chinese-short",
+        "script",
+        f"A Chinese news report of 310 characters in three paragraphs, {SIBLING}",
+        "Word units count one per CJK character (as word processors do): stored. It was "
+        "rejected as `too little article text: 28 words` (\\w+ runs are clauses); no CJK "
+        "article was ever stored. Searchable: CJK characters are segmented in the tsvector "
+        "and the query alike, so a query is a phrase of characters.",
+        feed=_ok(2),
+        stored=Stored(2, found_by=("垃圾分类", "积分奖励 公交卡"), not_found_by=("分类垃圾",)),
+    ),
+    Case(
+        "script-chinese-long",
+        "script",
+        f"A Chinese news report of 850 characters in nine paragraphs, {SIBLING}",
+        "Stored; it used to fail with `only short lines` (no paragraph had ten \\w+ runs).",
+        feed=_ok(2),
+        stored=Stored(2, found_by=("防汛应急响应", "长江")),
+    ),
+    Case(
+        "script-japanese-copies",
+        "script",
+        "A Japanese news report (kanji and kana), an exact copy of it at another URL and a "
+        "copy with one sentence added",
+        "All three stored; the copies fold into the original's story (layers `exact` and "
+        "`near_copy`: shingles are word units, one per character).",
+        feed=_ok(3),
+        stored=Stored(3, found_by=("運賃", "値上げ")),
+        stories=Stories(
+            together=(("exact", "original", "exact"), ("edited", "original", "near_copy"))
+        ),
+    ),
+    Case(
+        "script-korean",
+        "script",
+        f"A Korean news report (Hangul, words spaced, particles attached), {SIBLING}",
+        "Stored; searchable by a word without its particle (노선 finds 노선을), as Hangul "
+        "syllables are segmented for search.",
+        feed=_ok(2),
+        stored=Stored(2, found_by=("노선", "시내버스 노선")),
+    ),
+    Case(
+        "script-thai",
+        "script",
+        f"A Thai news report (no spaces between words, combining vowel and tone marks), {SIBLING}",
+        "A letter with its marks is one unit, four units a word: stored (118 words); "
+        "searchable by a word.",
+        feed=_ok(2),
+        stored=Stored(2, found_by=("จักรยาน",)),
+    ),
+]
+
 _INDEX_ROW = "`index row size … exceeds btree version 4 maximum 2704`"
 
 INDEXES = [
@@ -1245,7 +1307,17 @@ INDEXES = [
 ]
 
 CASES: list[Case] = (
-    BASELINE + FEEDS + ENCODINGS + HTTP + ARTICLES + SSRF + INDEXES + STORIES + FAULTS + SECURITY
+    BASELINE
+    + FEEDS
+    + ENCODINGS
+    + HTTP
+    + ARTICLES
+    + SSRF
+    + INDEXES
+    + STORIES
+    + SCRIPTS
+    + FAULTS
+    + SECURITY
 )
 HOSTILE_RUN: list[Case] = [case for case in CASES if case.in_hostile_run]
 CATEGORIES = (
@@ -1257,6 +1329,7 @@ CATEGORIES = (
     "ssrf",
     "index",
     "story",
+    "script",
     "fault",
     "security",
 )

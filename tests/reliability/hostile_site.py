@@ -10,6 +10,7 @@ below registers one case's feed (and pages) and names the URLs the test asserts 
 from __future__ import annotations
 
 import html
+import json
 import random
 import re
 import socket
@@ -20,6 +21,8 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from hostile_http import RawServer, closed_port, read_request
@@ -108,12 +111,12 @@ def prose(key: str, paragraphs: int = 3, sentences: int = 5) -> list[str]:
     return result
 
 
-def page(title: str, paragraphs: list[str], *, head: str = "") -> str:
+def page(title: str, paragraphs: list[str], *, head: str = "", lang: str = "de") -> str:
     """An article page with ordinary chrome; no date and no meta description, so what a feed
     says about date and summary is what gets stored."""
     body = "".join(f"<p>{p}</p>\n" for p in paragraphs)
     return (
-        f'<!doctype html>\n<html lang="de"><head>{head}<title>{title}</title></head>\n'
+        f'<!doctype html>\n<html lang="{lang}"><head>{head}<title>{title}</title></head>\n'
         '<body><header><nav><a href="/">Start</a> <a href="/politik">Politik</a> '
         '<a href="/sport">Sport</a></nav></header>\n'
         f"<main><article><h1>{title}</h1>\n{body}</article></main>\n"
@@ -992,6 +995,76 @@ def _canonical_alias(web: HostileWeb, case_id: str) -> None:
 @installs("story-canonical-other-site-copy")
 def _canonical_other_site(web: HostileWeb, case_id: str) -> None:
     _syndicated(web, case_id, rewritten=False)
+
+
+# --- scripts written without spaces ----------------------------------------------------------
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "fixtures" / "scripts"
+
+
+def script_article(slug: str) -> dict[str, Any]:
+    """One of the news reports in tests/fixtures/scripts (written for this suite)."""
+    data: dict[str, Any] = json.loads((SCRIPTS / f"{slug}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def _script_page(web: HostileWeb, case_id: str, slug: str, name: str = "article") -> str:
+    report = script_article(slug)
+    url = web.serve(
+        f"/{report['language']}/{case_id}/{name}.html",
+        page(report["title"], report["paragraphs"], lang=report["language"]),
+    )
+    web.named[(case_id, name)] = url
+    return url
+
+
+def _script_case(web: HostileWeb, case_id: str, slug: str) -> None:
+    url = web.targets[case_id] = _script_page(web, case_id, slug)
+    web.feed(case_id, [item(url, script_article(slug)["title"]), item(web.sibling(case_id))])
+
+
+@installs("script-chinese-short")
+def _chinese_short(web: HostileWeb, case_id: str) -> None:
+    _script_case(web, case_id, "zh-hangzhou-waste-points")
+
+
+@installs("script-chinese-long")
+def _chinese_long(web: HostileWeb, case_id: str) -> None:
+    _script_case(web, case_id, "zh-yangtze-flood-response")
+
+
+@installs("script-korean")
+def _korean(web: HostileWeb, case_id: str) -> None:
+    _script_case(web, case_id, "ko-busan-bus-routes")
+
+
+@installs("script-thai")
+def _thai(web: HostileWeb, case_id: str) -> None:
+    _script_case(web, case_id, "th-bangkok-bike-lanes")
+
+
+@installs("script-japanese-copies")
+def _japanese_copies(web: HostileWeb, case_id: str) -> None:
+    report = script_article("ja-osaka-bus-fares")
+    original = web.targets[case_id] = _script_page(web, case_id, "ja-osaka-bus-fares", "original")
+    exact = _script_page(web, case_id, "ja-osaka-bus-fares", "exact")
+    edited = web.serve(
+        f"/ja/{case_id}/edited.html",
+        page(
+            report["title"],
+            [*report["paragraphs"], "（共同通信の記事を一部編集して掲載しています）"],
+            lang="ja",
+        ),
+    )
+    web.named[(case_id, "edited")] = edited
+    web.feed(
+        case_id,
+        [
+            item(original, "原文", date=EARLY),
+            item(exact, "転載", date=LATE),
+            item(edited, "編集版", date=LATE),
+        ],
+    )
 
 
 # --- SSRF -----------------------------------------------------------------------------------

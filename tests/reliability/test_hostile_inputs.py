@@ -216,7 +216,7 @@ def test_good_feeds_land_beside_hostile_ones(web: HostileWeb, runs: Runs, module
 
 
 @pytest.mark.parametrize("case", HOSTILE_RUN, ids=lambda case: case.id)
-def test_case(case: Case, web: HostileWeb, runs: Runs) -> None:
+def test_case(case: Case, web: HostileWeb, runs: Runs, module_db: str) -> None:
     first, second = runs.first, runs.second
     feed_url = web.feeds[case.id]
 
@@ -277,6 +277,19 @@ def test_case(case: Case, web: HostileWeb, runs: Runs) -> None:
                     assert needle not in (article[column] or ""), (column, article[column])
         if case.stored.published_null:
             assert all(a["published_at"] is None for a in mine), [a["published_at"] for a in mine]
+        if case.stored.found_by or case.stored.not_found_by:
+            assert target is not None
+            with db.connection(module_db, autocommit=True) as conn:
+                for query, expected in [
+                    *((q, True) for q in case.stored.found_by),
+                    *((q, False) for q in case.stored.not_found_by),
+                ]:
+                    found = conn.execute(
+                        "SELECT url, snippet FROM search_articles(%s)", (query,)
+                    ).fetchall()
+                    assert (target in [url for url, _ in found]) is expected, (query, found)
+                    for _url, snippet in found:
+                        assert "\x1f" not in snippet, snippet
         for column in case.stored.null_columns:
             assert checked, "no article to check"
             assert all(a[column] is None for a in checked), [a[column] for a in checked]
