@@ -507,9 +507,10 @@ def _robots_from(result: FetchResult, user_agent: str) -> _Robots:
     return _Robots(url, unreachable=result.error or str(result.outcome))
 
 
-# Lines whose value urllib.robotparser turns into numbers with `isdigit()` then `int()`.
+# Lines whose value urllib.robotparser turns into numbers with `isdigit()` then `int()`,
+# and the values it can use. A decimal Crawl-delay it ignores by itself, quietly.
 _ROBOTS_NUMBERS = {
-    "crawl-delay": re.compile(r"[0-9]{1,15}"),
+    "crawl-delay": re.compile(r"[0-9]{1,15}(?:\.[0-9]*)?"),
     "request-rate": re.compile(r"[0-9]{1,15}/[0-9]{1,15}"),
 }
 

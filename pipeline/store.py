@@ -97,10 +97,9 @@ def _store_batch(
     report: StoreReport,
     arrival_order: bool,
 ) -> int:
-    order = "s.seq" if arrival_order else "coalesce(s.published_at, s.fetched_at), s.seq"
     try:
         with conn.transaction():
-            return _store_locked(conn, engine, order, limit, run_id, report)
+            return _store_locked(conn, engine, arrival_order, limit, run_id, report)
     except psycopg.errors.LockNotAvailable:
         # Another store step holding the lock longer than LOCK_TIMEOUT_SECONDS, or a wait
         # nobody foresaw: a clear error naming who holds what, not a stall.
@@ -112,12 +111,13 @@ def _store_batch(
 def _store_locked(
     conn: psycopg.Connection[Any],
     engine: StoryEngine,
-    order: str,
+    arrival_order: bool,
     limit: int,
     run_id: str | None,
     report: StoreReport,
 ) -> int:
     """One batch, inside its transaction."""
+    order = "s.seq" if arrival_order else "coalesce(s.published_at, s.fetched_at), s.seq"
     conn.execute("SELECT singleton FROM store_lock FOR UPDATE")
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
