@@ -42,5 +42,5 @@ ENV NEWS_INGEST_CONFIG=/opt/news-ingest/config/feeds.yaml
 
 # Fail the build, not the first deployment, if the installed package lacks the migrations
 # (they must come from site-packages, not from the source copy) or the CLI.
-RUN python -c "from pipeline.store.db import sql_dir; d = sql_dir(); assert 'site-packages' in str(d), d" \
+RUN python -c "from pipeline.store.migrations import sql_dir; d = sql_dir(); assert 'site-packages' in str(d), d" \
     && news-ingest --help > /dev/null

@@ -35,7 +35,7 @@ from benchdb import DEFAULT_ADMIN_URL, temporary_database  # noqa: E402
 
 from pipeline.analytics.cluster import InputArticle, cluster_in_schema  # noqa: E402
 from pipeline.config import DedupSettings  # noqa: E402
-from pipeline.store import db  # noqa: E402
+from pipeline.store import db, migrations  # noqa: E402
 from pipeline.stories.copies import MIN_COPY_JACCARD, shingles  # noqa: E402
 
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
@@ -121,7 +121,7 @@ def main() -> None:
             )
 
     with temporary_database(args.admin_url, "news_ingest_copies") as url:
-        db.migrate(url)
+        migrations.migrate(url)
         started = time.perf_counter()
         with db.connection(url, autocommit=True) as conn:
             everything = base + [copy for copy, _ in copies]

@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 from benchdb import DEFAULT_ADMIN_URL, temporary_database  # noqa: E402
 
 from pipeline.config import DedupSettings  # noqa: E402
-from pipeline.store import db  # noqa: E402
+from pipeline.store import db, migrations  # noqa: E402
 from pipeline.stories import copies, similarity, state  # noqa: E402
 from pipeline.stories import profile as prof  # noqa: E402
 from pipeline.stories.engine import DedupInput, LayeredEngine  # noqa: E402
@@ -346,7 +346,7 @@ def main() -> None:
     synthetic = Synthetic()
     results: dict[int, list[float]] = {}
     with temporary_database(args.admin_url, "news_ingest_scale", keep=args.keep_db) as url:
-        db.migrate(url)
+        migrations.migrate(url)
         with db.connection(url) as conn:
             conn.execute(
                 "INSERT INTO sources (id, name, url) OVERRIDING SYSTEM VALUE"

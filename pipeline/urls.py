@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from courlan import normalize_url
 
+from .config import parse_host_entry
+
 ARTICLE_SCHEMES = ("http", "https")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Longest article URL we accept, as a link and in canonical form (percent-encoding can
+# triple a non-ASCII link), in UTF-8 bytes. Canonical URLs are the key of articles,
+# staged_articles and failed_items (btree indexes hold at most 2,704 bytes per row);
+# 2,048 is the longest URL the web's tooling (sitemaps, search engines, CDNs) supports.
+MAX_URL_BYTES = 2048
+
+
+def url_too_long(url: str) -> bool:
+    return len(url.encode("utf-8", errors="surrogatepass")) > MAX_URL_BYTES
 
 
 def canonical_url(url: str) -> str:
@@ -23,13 +36,14 @@ def canonical_url(url: str) -> str:
 
 def canonical_or_none(url: str | None) -> str | None:
     """canonical_url of an http(s) URL; None for anything else (a page's declared URL can be
-    empty, relative or garbage)."""
-    if not url or not url.lower().startswith(("http://", "https://")):
+    empty, relative, garbage or longer than MAX_URL_BYTES)."""
+    if not url or not url.lower().startswith(("http://", "https://")) or url_too_long(url):
         return None
     try:
-        return canonical_url(url)
+        canonical = canonical_url(url)
     except ValueError:
         return None
+    return None if url_too_long(canonical) else canonical
 
 
 def absolute_http_url(link: str | None, base: str) -> str | None:
@@ -45,3 +59,35 @@ def absolute_http_url(link: str | None, base: str) -> str | None:
     if parts.scheme.lower() not in ARTICLE_SCHEMES or not parts.hostname:
         return None
     return resolved
+
+
+def _site(url: str) -> tuple[str, int | None] | None:
+    """(host without a leading 'www.', port) of an http(s) URL, None if it has no host."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    return parts.hostname.lower().removeprefix("www."), port
+
+
+def declared_on_own_site(declared: str, page_url: str, aliases: Iterable[str] = ()) -> bool:
+    """Whether a page's declared canonical URL (rel=canonical, og:url) is on the page's own
+    site (same host and port, 'www.' aside) or on a host the feed's editor declared as an
+    alias of the source (`aliases:` in the config, 'host' or 'host:port').
+
+    A page may claim any URL as its canonical one; only a claim about its own site is
+    evidence that two URLs are one article.
+    """
+    site = _site(declared)
+    if site is None:
+        return False
+    if site == _site(page_url):
+        return True
+    for entry in aliases:
+        host, port = parse_host_entry(entry)
+        if host.removeprefix("www.") == site[0] and port in (None, site[1]):
+            return True
+    return False

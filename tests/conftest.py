@@ -84,11 +84,11 @@ def _drop_database(admin_url: str, name: str) -> None:
 @pytest.fixture(scope="session")
 def template_db(pg_admin_url: str) -> Iterator[str]:
     """Name of a database with every migration applied, cloned by `db_url`."""
-    from pipeline.store import db
+    from pipeline.store import migrations
 
     name = f"news_ingest_tpl_{secrets.token_hex(4)}"
     url = _create_database(pg_admin_url, name)
-    db.migrate(url)
+    migrations.migrate(url)
     yield name
     _drop_database(pg_admin_url, name)
 

@@ -90,3 +90,55 @@ def test_decode_html_uses_header_charset_only_when_it_fits() -> None:
     # Declared utf-8 but bytes are latin-1: leave the bytes to trafilatura's sniffing.
     assert decode_html(latin, "utf-8") == latin
     assert decode_html(latin, "no-such-charset") == latin
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        '<meta property="article:published_time" content="2025-06-10T12:00:00+99:99">',
+        '<meta property="article:published_time" content="2025-06-10T12:00:00+20:00">',
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"datePublished": "2025-06-10T12:00:00+9999"}</script>',
+    ],
+)
+def test_an_impossible_page_date_is_unknown_and_costs_nothing_else(head: str) -> None:
+    """htmldate raised ValueError on such offsets and trafilatura dropped the whole page."""
+    good_date = '<meta property="article:published_time" content="2024-07-03T10:15:00+02:00">'
+    html = page(BODY_DE, head=head).replace(good_date, "")
+    article = extract_article(html, url="https://example.com/a")
+    assert article.published_at is None
+    assert "Putin" in article.text
+
+
+def test_htmldate_guard_is_installed_where_trafilatura_calls_it() -> None:
+    import trafilatura.metadata
+
+    from pipeline.extract.dates import _find_date_or_none
+
+    assert trafilatura.metadata.find_date is _find_date_or_none
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "zh-hangzhou-waste-points",
+        "zh-yangtze-flood-response",
+        "ja-osaka-bus-fares",
+        "ko-busan-bus-routes",
+        "th-bangkok-bike-lanes",
+    ],
+)
+def test_reports_in_every_script_are_articles(slug: str) -> None:
+    """Word units count characters of unspaced scripts: a 310-character Chinese report was
+    'too little article text: 28 words', a longer one 'only short lines'."""
+    import json
+    from pathlib import Path
+
+    report = json.loads(
+        (Path(__file__).parent / "fixtures" / "scripts" / f"{slug}.json").read_text("utf-8")
+    )
+    html = page(report["paragraphs"], title=report["title"], lang=report["language"])
+    article = extract_article(html, url=f"https://example.com/{slug}")
+    assert article.language == report["language"]
+    assert article.word_count >= 100
+    assert report["paragraphs"][1][:20] in article.text

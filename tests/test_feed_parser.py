@@ -213,3 +213,117 @@ def test_external_entities_are_not_resolved(tmp_path: object) -> None:
     )
     feed = parse(xxe.encode())
     assert all("root:" not in (entry.title or "") for entry in feed.entries)
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("&#xD800;", "\ufffd"),
+        ("&#xdfff;", "\ufffd"),
+        ("&#x110000;", "\ufffd"),
+        ("&#12345678901234567890;", "\ufffd"),
+        ("&#" + "9" * 5000 + ";", "\ufffd"),  # int() would refuse more than 4,300 digits
+        ("&#xFFFE;", "\ufffd"),
+        ("&#1;", " "),
+        ("&#0;", " "),
+        ("&#x41;", "A"),  # valid references are left alone
+        ("&#0000065;", "A"),
+        ("&#x1F600;", "\U0001f600"),
+    ],
+)
+def test_invalid_character_references_cost_nothing(reference: str, expected: str) -> None:
+    feed = parse(
+        rss(
+            item("https://news.example/a", title=f"Vor{reference}Nach")
+            + item("https://news.example/b", title="Nachbar")
+        )
+    )
+    assert [entry.title for entry in feed.entries] == [
+        " ".join(f"Vor{expected}Nach".split()),
+        "Nachbar",
+    ]
+    assert feed.repaired_references == (0 if expected in ("A", "\U0001f600") else 1)
+
+
+def test_invalid_references_in_utf16_are_repaired_in_utf16() -> None:
+    document = rss(item("https://news.example/a", title="X&#xD800;Y"), encoding="utf-16")
+    feed = parse(document.encode("utf-16"))
+    assert feed.entries[0].title == "X\ufffdY"
+    assert feed.repaired_references == 1
+
+
+def test_a_parser_crash_is_a_parse_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """feedparser has no error contract: whatever it raises becomes FeedParseError."""
+
+    def crash(*_args: object, **_kwargs: object) -> object:
+        raise OverflowError("Python int too large to convert to C int")
+
+    monkeypatch.setattr("pipeline.feeds.parse.feedparser.parse", crash)
+    with pytest.raises(FeedParseError, match="feed parser failed: OverflowError"):
+        parse(rss(item("https://news.example/a")))
+
+
+def test_an_entry_that_raises_costs_only_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.feeds import parse as feed_parser
+
+    real = feed_parser._entry
+
+    def fragile(raw: object, **kwargs: object) -> object:
+        if "bad" in str(raw.get("link")):  # type: ignore[attr-defined]
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return real(raw, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(feed_parser, "_entry", fragile)
+    feed = parse(rss(item("https://news.example/bad") + item("https://news.example/good")))
+    assert [entry.url for entry in feed.entries] == ["https://news.example/good"]
+    (skip,) = feed.skipped
+    assert skip.reason.startswith("entry could not be read: UnicodeEncodeError")
+
+
+def test_declared_language_is_kept() -> None:
+    document = rss("<language>de-DE</language>" + item("https://news.example/a"))
+    assert parse(document).language == "de-DE"
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Tue, 10 Jun 2025 12:00:00 +9999",
+        "Tue, 10 Jun 2025 12:00:00 -2500",
+        "Tue, 10 Jun 2025 12:00:00 +0060",
+        "Tue, 10 Jun 2025 25:00:00 GMT",
+        "Mon, 31 Feb 2025 12:00:00 GMT",
+        "2025-06-10T12:00:00+99:99",
+        "2025-06-10T12:00:00+14:30",
+        "2025-13-10T12:00:00Z",
+        "2025-06-31T12:00:00Z",
+    ],
+)
+def test_impossible_dates_are_unknown_not_shifted(date: str) -> None:
+    (entry,) = parse(rss(item("https://news.example/a", date=date))).entries
+    assert entry.published_at is None
+
+
+@pytest.mark.parametrize(
+    ("date", "utc"),
+    [
+        ("Tue, 10 Jun 2025 12:00:00 +1400", datetime(2025, 6, 9, 22, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2025 12:00:00 -1200", datetime(2025, 6, 11, 0, 0, tzinfo=UTC)),
+        ("2025-06-10T12:00:00+05:30", datetime(2025, 6, 10, 6, 30, tzinfo=UTC)),
+        ("Tue, 10 Jun 2025 12:00:00 EST", datetime(2025, 6, 10, 17, 0, tzinfo=UTC)),
+    ],
+)
+def test_real_offsets_still_count(date: str, utc: datetime) -> None:
+    (entry,) = parse(rss(item("https://news.example/a", date=date))).entries
+    assert entry.published_at == utc
+
+
+def test_an_impossible_date_falls_back_to_the_entrys_other_date() -> None:
+    atom = (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        '<entry><title>T</title><link href="https://news.example/a"/>'
+        "<published>2025-06-10T12:00:00+99:99</published>"
+        "<updated>2025-06-10T13:00:00Z</updated></entry></feed>"
+    )
+    (entry,) = parse(atom).entries
+    assert entry.published_at == datetime(2025, 6, 10, 13, 0, tzinfo=UTC)

@@ -452,6 +452,8 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("Wed, 01 Jan 2025 11:00:00 GMT", now=now) == 0  # in the past
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after("-5", now=now) is None
+    assert parse_retry_after("²", now=now) is None  # str.isdigit() says yes, int() no
+    assert parse_retry_after("١٢", now=now) is None  # digits, but not ASCII ones
     assert parse_retry_after(None, now=now) is None
 
 
@@ -827,24 +829,60 @@ def test_robots_4xx_allows_everything(server: HTTPServer, fetcher: Fetcher, stat
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
-def test_robots_5xx_disallows_everything(server: HTTPServer, fetcher: Fetcher, status: int) -> None:
+def test_robots_5xx_is_a_retryable_failure_cached_for_the_run(
+    server: HTTPServer, fetcher: Fetcher, status: int
+) -> None:
     server.expect_request("/robots.txt").respond_with_data("", status=status)
     server.expect_request("/page").respond_with_data("hello")
     result = get(fetcher, server.url_for("/page"), check_robots=True)
-    assert result.outcome is FetchOutcome.ROBOTS_DISALLOWED
+    assert result.outcome is FetchOutcome.ROBOTS_UNAVAILABLE
+    assert result.retryable  # RFC 9309: disallowed for now, not for good
     assert result.error is not None
-    assert result.error.startswith(f"robots.txt unreachable: {server.url_for('/robots.txt')}: ")
+    assert result.error.startswith(f"robots.txt unavailable: {server.url_for('/robots.txt')}: ")
     assert [request.path for request, _ in server.log] == ["/robots.txt"] * 3  # retried, no page
+    # The outcome is cached with the rules: the next article of the origin asks no one.
+    again = get(fetcher, server.url_for("/other"), check_robots=True)
+    assert again.outcome is FetchOutcome.ROBOTS_UNAVAILABLE
+    assert _robots_requests(server) == 3
 
 
-def test_robots_unreachable_host_disallows() -> None:
+def test_robots_unreachable_host_is_a_retryable_failure() -> None:
     port = closed_port()
     with Fetcher(make_settings(max_retries=0), allow_private_networks=True) as fetcher:
         result = get(fetcher, f"http://127.0.0.1:{port}/page", check_robots=True)
-    assert result.outcome is FetchOutcome.ROBOTS_DISALLOWED
+    assert result.outcome is FetchOutcome.ROBOTS_UNAVAILABLE
+    assert result.retryable
     assert result.error is not None
-    assert result.error.startswith("robots.txt unreachable: ")
+    assert result.error.startswith("robots.txt unavailable: ")
     assert "ConnectError" in result.error
+
+
+@pytest.mark.parametrize(
+    "line", ["Crawl-delay: ²", "Crawl-delay: ５", "Request-rate: 1/³", "Crawl-delay: 10²"]
+)
+def test_robots_numbers_that_are_not_ascii_digits_are_ignored(
+    server: HTTPServer, fetcher: Fetcher, line: str
+) -> None:
+    server.expect_request("/robots.txt").respond_with_data(
+        f"User-agent: *\n{line}\nDisallow: /private/\n"
+    )
+    server.expect_request("/page").respond_with_data("hello")
+    assert get(fetcher, server.url_for("/page"), check_robots=True).ok
+    denied = get(fetcher, server.url_for("/private/x"), check_robots=True)
+    assert denied.outcome is FetchOutcome.ROBOTS_DISALLOWED  # the other rules still hold
+    assert _robots_requests(server) == 1
+
+
+def test_retry_after_that_is_not_ascii_digits_is_ignored(
+    server: HTTPServer, fetcher: Fetcher
+) -> None:
+    server.expect_request("/feed").respond_with_data(
+        "busy", status=503, headers={"Retry-After": "²"}
+    )
+    result = get(fetcher, server.url_for("/feed"))
+    assert result.outcome is FetchOutcome.HTTP_ERROR
+    assert result.status == 503
+    assert result.error == "HTTP 503 Service Unavailable (gave up after 3 attempts)"
 
 
 def test_robots_ignored_when_settings_say_so(server: HTTPServer) -> None:
@@ -955,3 +993,11 @@ def _respond(raw_response: bytes) -> Callable[..., None]:
         conn.sendall(raw_response)
 
     return handler
+
+
+def test_numbers_in_headers_are_ascii_digits() -> None:
+    from pipeline.http.headers import ascii_number
+
+    assert ascii_number(" 1234 ") == 1234
+    for value in ("²", "١٢", "５", "12a", "", "-1", "1e3", None):
+        assert ascii_number(value) is None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,13 +20,14 @@ from pipeline.http import Fetcher
 from pipeline.ingest.collect import Extracted, Failed, download_article
 from pipeline.ingest.recorder import Recorder
 from pipeline.ingest.sources import SourceState, source_state, sync_sources
-from pipeline.ingest.staging import record_failure
 from pipeline.store import db
+from pipeline.store.staging import record_failure
 
 SETTINGS = FetchSettings(
     connect_timeout=2, read_timeout=2, total_timeout=5, max_retries=0, respect_robots=False
 )
 ARTICLES = ("hochwasser-nahe-bad-kreuznach", "stadtrat-muehlbach-radwege")
+FEED = Feed(name="kurier", url="https://kurier.example/feed.xml")
 
 
 @pytest.fixture
@@ -93,7 +97,7 @@ def test_staged_articles_come_with_their_ok_fetch_rows(
     assert fetched.parsed is not None
     pending = recorder.pending(fetched.parsed.entries, max_attempts=5, limit=10)
     assert len(pending) == 2
-    batch = [download_article(fetcher, entry, SETTINGS, language_hint=None) for entry in pending]
+    batch = [download_article(fetcher, entry, SETTINGS, FEED) for entry in pending]
     assert all(isinstance(outcome, Extracted) for outcome in batch)
     staged = recorder.stage(batch, [{"v": 0}] * len(batch))  # type: ignore[arg-type]
 
@@ -103,18 +107,29 @@ def test_staged_articles_come_with_their_ok_fetch_rows(
     assert recorder.pending(fetched.parsed.entries, max_attempts=5, limit=10) == []
 
 
-def test_a_failed_staging_leaves_no_ok_fetch_row(
+def test_an_article_the_database_refuses_costs_only_itself(
     recorder: Recorder, site: NewsSite, fetcher: Fetcher, conn: psycopg.Connection[Any]
 ) -> None:
+    """A staged row PostgreSQL refuses (here a key over the btree row limit) is a failed
+    item with its reason; no ok fetch row claims it, and its sibling is staged."""
     fetched = feed(site, fetcher)
     assert fetched.parsed is not None
-    outcome = download_article(fetcher, fetched.parsed.entries[0], SETTINGS, language_hint=None)
-    assert isinstance(outcome, Extracted)
-    gone = Recorder(recorder.pool, SourceState(10_000, "gone", None, None), "r1")
-    with pytest.raises(psycopg.errors.ForeignKeyViolation):
-        gone.stage([outcome], [None])  # type: ignore[list-item]
-    assert fetches(conn) == []
-    assert conn.execute("SELECT count(*) FROM staged_articles").fetchone() == (0,)
+    good, bad = (
+        download_article(fetcher, entry, SETTINGS, FEED) for entry in fetched.parsed.entries
+    )
+    assert isinstance(good, Extracted)
+    assert isinstance(bad, Extracted)
+    # Random, so PostgreSQL cannot compress it under the limit.
+    key = bad.record.canonical_url + "?" + base64.b64encode(os.urandom(3000)).decode()
+    huge = replace(bad.record, canonical_url=key)
+    staged = recorder.stage([replace(bad, record=huge), good], [None, None])
+
+    assert staged == [good.record.canonical_url]
+    assert [row[:2] for row in fetches(conn)] == [("article", "stage_error"), ("article", "ok")]
+    (error,) = conn.execute("SELECT error FROM fetches WHERE outcome = 'stage_error'").fetchone()
+    assert "index row" in error
+    (stage, retryable) = conn.execute("SELECT stage, retryable FROM failed_items").fetchone()
+    assert (stage, retryable) == ("stage", True)
 
 
 def test_failures_are_recorded_and_come_back_while_retryable(
@@ -126,7 +141,7 @@ def test_failures_are_recorded_and_come_back_while_retryable(
     site.add_page(f"/{ARTICLES[0]}", "<html>later</html>", status=503)
     site.add_page(f"/{ARTICLES[1]}", "gone", status=410)
     for entry in (first, second):
-        outcome = download_article(fetcher, entry, SETTINGS, language_hint=None)
+        outcome = download_article(fetcher, entry, SETTINGS, FEED)
         assert isinstance(outcome, Failed)
         recorder.failed(outcome)
 

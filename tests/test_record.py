@@ -10,8 +10,8 @@ from psycopg.rows import dict_row
 
 from pipeline.extract import ExtractedArticle
 from pipeline.feeds import FeedEntry
-from pipeline.ingest.staging import stage_article
 from pipeline.record import ARTICLE_COLUMNS, ArticleRecord
+from pipeline.store.staging import stage_article
 from pipeline.urls import canonical_url
 
 FEED_DATE = datetime(2024, 7, 3, 8, 0, tzinfo=UTC)

@@ -137,3 +137,34 @@ def test_the_search_column_follows_edits(analyst: psycopg.Connection[Any]) -> No
         (article,),
     )
     assert found(analyst, "Haushaltsdebatte") == [article]
+
+
+def test_chinese_japanese_korean_and_thai_are_searchable_as_phrases(
+    analyst: psycopg.Connection[Any],
+) -> None:
+    """The parser sees no words in unspaced scripts: both sides are segmented per character
+    (sql/0008), and a query's characters must follow each other."""
+    zh = add_article(
+        analyst, "长江防汛", "湖北省防汛抗旱指挥部周三将防汛应急响应提升至三级。", "zh"
+    )
+    ja = add_article(analyst, "運賃改定", "大阪市営バスは来年四月から運賃を値上げする。", "ja")
+    ko = add_article(analyst, "버스 노선", "부산시는 내년부터 시내버스 노선을 전면 개편한다.", "ko")
+    th = add_article(analyst, "จักรยาน", "กรุงเทพมหานครจะขยายเส้นทางจักรยานในเขตชั้นใน", "th")
+    de = add_article(analyst, "Gipfel", "Der Gipfel in Astana begann am Mittwoch.", "de")
+    assert found(analyst, "应急响应") == [zh]
+    assert found(analyst, "响应应急") == []  # the characters in another order: no phrase
+    assert found(analyst, '"防汛" 三级') == [zh]
+    assert found(analyst, "値上げ") == [ja]
+    assert found(analyst, "노선") == [ko]  # the word without its particle (노선을)
+    assert found(analyst, "เส้นทางจักรยาน") == [th]
+    assert found(analyst, "Gipfel Astana") == [de]
+    (snippet,) = analyst.execute("SELECT snippet FROM news.search_articles('应急响应')").fetchone()  # type: ignore[misc]
+    assert "«应急响应»" in snippet
+    assert "\x1f" not in snippet
+
+
+def test_spaced_scripts_index_as_before(analyst: psycopg.Connection[Any]) -> None:
+    """search_segmented changes nothing in text without CJK, Hangul or Thai characters."""
+    text = "Der Gipfel in Astana begann am Mittwoch; «Ärger» über Zölle."
+    (same,) = analyst.execute("SELECT news.search_segmented(%s) = %s", (text, text)).fetchone()  # type: ignore[misc]
+    assert same

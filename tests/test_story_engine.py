@@ -261,3 +261,11 @@ def test_eval_dedup_scores_pairs(tmp_path: Path, db_url: str) -> None:
     ).stdout
     for row in ("overall", "monolingual", "de-de", "cross-lingual", "precision", "recall", "F1"):
         assert row in table
+
+
+@pytest.mark.parametrize("date", ["2025-02-30", "2025-13-01", "2025-06-10T12:00:00+99:99"])
+def test_cluster_input_refuses_impossible_dates_instead_of_shifting_them(date: str) -> None:
+    from pipeline.analytics.cluster import InputError, parse_line
+
+    with pytest.raises(InputError, match="'date' must be YYYY-MM-DD or null"):
+        parse_line(json.dumps({"id": "a", "text": "Ein Text.", "date": date}), 1)

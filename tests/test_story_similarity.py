@@ -187,3 +187,23 @@ def test_config_default_threshold_is_the_documented_one() -> None:
     from pipeline.config import DedupSettings
 
     assert DedupSettings().same_story_threshold == sim.SAME_STORY_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("zh", "湖北省防汛抗旱指挥部周三将防汛应急响应提升至三级，湖南省也启动了应急预案。"),
+        ("ja", "大阪市営バスは来年四月から運賃を値上げすると発表した。"),
+        ("ko", "부산시는 내년부터 시내버스 노선을 전면 개편한다고 밝혔다."),
+    ],
+)
+def test_profiles_of_unspaced_and_cjk_texts_have_terms(language: str, text: str) -> None:
+    """Character bigrams are the terms of unspaced runs; the background frequencies of
+    zh/ja/ko need no jieba or MeCab (it used to raise ModuleNotFoundError)."""
+    from pipeline.stories.profile import InMemoryTermStats, build_profile, tokenize
+
+    profile = build_profile(None, text, language, None, InMemoryTermStats())
+    assert len(profile.terms) >= 5
+    if language == "zh":
+        assert "防汛" in tokenize(text)
+        assert "防汛" in profile.terms

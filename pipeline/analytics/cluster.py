@@ -16,9 +16,9 @@ import psycopg
 
 from ..config import DedupSettings
 from ..ingest.runs import new_run_id, start_run
-from ..ingest.staging import stage_article
 from ..record import ArticleRecord
-from ..store import db
+from ..store import db, migrations
+from ..store.staging import stage_article
 from ..store.store_step import store_staged
 from ..stories.factory import build_engine
 from ..textnorm import clean_line, clean_text
@@ -121,7 +121,7 @@ def cluster(
     url = url or db.database_url()
     schema = f"news_cluster_{secrets.token_hex(4)}"
     try:
-        db.migrate(url, schema=schema)
+        migrations.migrate(url, schema=schema)
         with db.connection(url, schema=schema, autocommit=True) as conn:
             yield from cluster_in_schema(conn, schema, articles, settings, batch=batch)
     finally:
@@ -150,6 +150,10 @@ def cluster_in_schema(
             stage_article(conn, record, source_id=source_id, features=feature, run_id=run_id)
         report = store_staged(conn, engine, schema=schema, run_id=run_id, arrival_order=True)
         for article, record in zip(chunk, records, strict=True):
+            if record.canonical_url in report.quarantined:  # the database refused it
+                reason = report.quarantined[record.canonical_url]
+                log.error("article %s could not be stored: %s", article.id, reason)
+                continue
             yield article.id, report.story_ids[record.canonical_url]
 
 

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from ..config import resolve_config_path
-from ..store import db
+from ..store import db, migrations
 from .common import ConfigOption, SchemaOption, err, load_or_exit, out, plural
 from .database import db_app, rollup
 from .dedup import cluster, eval_dedup
@@ -67,9 +67,13 @@ LIBRARY_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "pixeltable_
 @app.command()
 def migrate(schema: SchemaOption = db.DEFAULT_SCHEMA) -> None:
     """Apply pending schema migrations from sql/ (safe to run repeatedly and concurrently)."""
-    applied = db.migrate(schema=schema)
+    applied = migrations.migrate(schema=schema)
     if applied:
-        out.print(f"applied {len(applied)} migration(s) to schema {schema}: {', '.join(applied)}")
+        out.print(
+            f"applied {plural(len(applied), 'migration')} to schema {schema}: {', '.join(applied)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
         out.print(f"schema {schema} is up to date")
 

@@ -13,7 +13,7 @@ import typer
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from ..store import db, embedded
+from ..store import db, embedded, migrations
 from .common import SchemaOption, err, out, plural
 
 db_app = typer.Typer(
@@ -77,7 +77,7 @@ def db_psql(
             pass
     else:
         # Our own database: the analysts' tables and views are there even before a first run.
-        db.migrate(url, schema=schema)
+        migrations.migrate(url, schema=schema)
     psql = _psql_executable()
     env = dict(os.environ)
     env.setdefault("PGOPTIONS", f"-c search_path={db.validate_schema_name(schema)},public")
@@ -119,7 +119,7 @@ def db_start(
     """
     _refuse_with_database_url("db start")
     kept = embedded.keep_running(port)
-    applied = db.migrate(kept.url, schema=schema)
+    applied = migrations.migrate(kept.url, schema=schema)
     state = "already running" if kept.already_running else "started"
     migrated = f"; applied {plural(len(applied), 'migration')}" if applied else ""
     err.print(
@@ -153,7 +153,7 @@ def db_create(schema: SchemaOption = db.DEFAULT_SCHEMA) -> None:
         what = f"{'created' if created else 'found'} database {target.dbname}"
     else:
         what = f"embedded database ready in {embedded.location().pgdata}"
-    applied = db.migrate(url, schema=schema)
+    applied = migrations.migrate(url, schema=schema)
     migrated = f"applied {plural(len(applied), 'migration')}" if applied else "schema is up to date"
     out.print(f"{what}; {migrated} (schema {schema})", highlight=False, soft_wrap=True)
 
@@ -195,7 +195,7 @@ def _refuse_with_database_url(command: str) -> None:
 
 def _schema_summary(url: str, schema: str) -> str:
     """'5 migrations applied, 120 articles in 80 stories', or what is missing."""
-    applied = db.applied_migrations(url, schema=schema)
+    applied = migrations.applied_migrations(url, schema=schema)
     if not applied:
         return "not migrated yet (news-ingest migrate)"
     with db.connection(url, schema=schema, autocommit=True) as conn:

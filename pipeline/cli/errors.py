@@ -12,7 +12,7 @@ import typer
 from psycopg_pool import PoolTimeout
 
 from ..analytics.rollup import RollupMissingError
-from ..store import db, embedded
+from ..store import db, embedded, migrations
 
 #: Exit status when the database cannot be used (unreachable, refused, malformed URL).
 DATABASE_EXIT = 2
@@ -37,7 +37,7 @@ def describe(exc: BaseException) -> Failure | None:
     """The one line and exit status for an expected failure; None for a bug."""
     if isinstance(exc, db.DatabaseUnavailable | db.DatabaseUrlError):
         return Failure(str(exc), DATABASE_EXIT)
-    if isinstance(exc, embedded.EmbeddedDatabaseError):
+    if isinstance(exc, embedded.EmbeddedDatabaseError | db.LockWaitError):
         return Failure(str(exc), DATABASE_EXIT)
     where = db.last_target()
     at = f" at {where}" if where else ""
@@ -65,11 +65,17 @@ def describe(exc: BaseException) -> Failure | None:
             "run `news-ingest migrate`",
             FAILURE_EXIT,
         )
+    if isinstance(exc, psycopg.errors.LockNotAvailable):
+        return Failure(
+            f"PostgreSQL{at}: gave up waiting for a lock another session holds "
+            f"({_first_line(exc)}); see pg_stat_activity for long transactions",
+            DATABASE_EXIT,
+        )
     if isinstance(exc, psycopg.OperationalError):
         return Failure(f"lost the connection to PostgreSQL{at}: {_first_line(exc)}", DATABASE_EXIT)
     if isinstance(exc, psycopg.Error):
         return Failure(f"PostgreSQL{at} failed: {_first_line(exc)}", DATABASE_EXIT)
-    if isinstance(exc, db.MigrationsNotFoundError):
+    if isinstance(exc, migrations.MigrationsNotFoundError):
         return Failure(str(exc), FAILURE_EXIT)
     if isinstance(exc, OSError) and exc.filename is not None:
         return Failure(f"{exc.filename}: {exc.strerror or exc}", FAILURE_EXIT)

@@ -43,6 +43,16 @@ class Feed(_Strict):
         json_schema_extra={"pattern": LANGUAGE_RE.pattern, "examples": ["de", "en"]},
     )
     enabled: bool = Field(default=True, description="false keeps the feed listed but not polled.")
+    aliases: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Other hosts ('name' or 'name:port') of the same outlet, e.g. its mobile or "
+            "syndication host: a page's rel=canonical naming one of them (or the page's own "
+            "host) is evidence that two URLs are one article; one naming any other host is "
+            "ignored."
+        ),
+        json_schema_extra={"examples": [["m.tagesschau.de"]]},
+    )
 
     @field_validator("name")
     @classmethod
@@ -58,6 +68,13 @@ class Feed(_Strict):
     @classmethod
     def _url_is_http(cls, value: str) -> str:
         return validate_http_url(value)
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_are_hosts(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parse_host_entry(entry)
+        return [entry.strip().lower() for entry in value]
 
     @field_validator("language")
     @classmethod

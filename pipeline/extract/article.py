@@ -6,16 +6,21 @@ pipeline would store.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import trafilatura
 
 from ..textnorm import clean_line, clean_text, normalized_for_hash, word_count
+from ..urls import MAX_URL_BYTES, url_too_long
 from .byline import strip_byline
+from .dates import page_date
 from .language import declared_language, detect_language
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MIN_WORDS = 40
 MIN_SENTENCE_WORDS = 10  # the longest paragraph of an article has at least this many words
@@ -103,13 +108,22 @@ def extract_article(
         text=text,
         title=title,
         author=clean_line(document.author, 300),
-        published_at=_parse_date(document.date),
+        published_at=page_date(document.date),
         sitename=clean_line(document.sitename, 300),
         description=clean_line(document.description, 2000),
         language=detect_language(text, declared=declared_language(page), hint=language_hint),
-        declared_url=clean_line(document.url, 2000),
+        declared_url=_declared_url(document.url),
         word_count=words,
     )
+
+
+def _declared_url(value: str | None) -> str | None:
+    """The page's rel=canonical / og:url, whole or not at all: a cut URL names another page."""
+    url = clean_line(value, 100_000)
+    if url and url_too_long(url):
+        log.info("declared URL dropped: longer than %d bytes: %s", MAX_URL_BYTES, url[:200])
+        return None
+    return url
 
 
 def _drop_cruft_and_headline(text: str, title: str | None) -> str:
@@ -118,15 +132,3 @@ def _drop_cruft_and_headline(text: str, title: str | None) -> str:
     if paragraphs and title and normalized_for_hash(paragraphs[0]) == normalized_for_hash(title):
         paragraphs = paragraphs[1:]
     return "\n".join(paragraphs)
-
-
-def _parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"):
-        try:
-            moment = datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None

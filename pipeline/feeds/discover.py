@@ -23,11 +23,10 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
-
 from ..config import FetchSettings
 from ..http import Fetcher, FetchResult
 from .fetch import FeedFetch, fetch_feed, parse_fetched_feed
+from .parse import ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ def discover_feed(
         raise FeedDiscoveryError(f"cannot fetch {url}: {page.error}")
     direct = parse_fetched_feed(url, page, settings)
     if direct.ok:
-        return DiscoveredFeed(url, direct, "direct", url, feed_language(page.content), ())
+        return DiscoveredFeed(url, direct, "direct", url, feed_language(direct.parsed), ())
 
     linked = linked_feed_urls(page)
     candidates = _unique(
@@ -97,7 +96,7 @@ def discover_feed(
         raise FeedDiscoveryError(_nothing_found(url, probes, linked))
     others = tuple(c for c in linked if c != best.url)
     via = "linked" if best.url in linked else "well-known"
-    language = feed_language(best.result.content)
+    language = feed_language(best.parsed)
     return DiscoveredFeed(best.url, best, via, page.final_url, language, others)
 
 
@@ -121,9 +120,9 @@ def well_known_feed_urls(page_url: str) -> list[str]:
     return [urljoin(origin, path) for path in WELL_KNOWN_FEED_PATHS]
 
 
-def feed_language(content: bytes) -> str | None:
+def feed_language(parsed: ParsedFeed | None) -> str | None:
     """The ISO 639-1 code a feed declares (`<language>de-DE</language>`, Atom xml:lang)."""
-    declared = feedparser.parse(content).get("feed", {}).get("language")
+    declared = parsed.language if parsed else None
     if not isinstance(declared, str):
         return None
     primary = declared.strip().lower().replace("_", "-").split("-")[0]

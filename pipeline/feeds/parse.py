@@ -7,22 +7,24 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 import lxml.html
 
-from ..textnorm import clean_line, clean_text
-from ..urls import absolute_http_url, canonical_url
+from ..dates import EARLIEST_PLAUSIBLE_DATE, FUTURE_TOLERANCE, impossible_date
+from ..textnorm import bounded_key, clean_line, clean_text
+from ..urls import MAX_URL_BYTES, absolute_http_url, canonical_url, url_too_long
+from .repair import sanitise_character_references
 
 log = logging.getLogger(__name__)
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
-# Dates outside this range are feed bugs (epoch zero, year 2999), not publication times.
-EARLIEST_PLAUSIBLE_DATE = datetime(1995, 1, 1, tzinfo=UTC)
-FUTURE_TOLERANCE = timedelta(days=1)
+# guids are stored and indexed (articles_source_guid_idx); longer ones are cut, keeping a
+# digest of the whole so different long guids stay different.
+MAX_GUID_BYTES = 1000
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,10 @@ class ParsedFeed:
     title: str | None = None
     # feedparser's complaint about a malformed document whose entries we still kept
     problem: str | None = None
+    # numeric character references XML forbids (surrogates, beyond U+10FFFF, controls),
+    # replaced before parsing
+    repaired_references: int = 0
+    language: str | None = None  # as the feed declares it (<language>, xml:lang)
 
 
 class FeedParseError(ValueError):
@@ -95,7 +101,14 @@ def parse_feed(
     headers = {"content-location": feed_url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+    content, repaired = sanitise_character_references(content)
+    try:
+        parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+    except Exception as exc:
+        # feedparser has no error contract: whatever it raises on a hostile document is this
+        # feed's parse error, never a crash of the feed's task.
+        log.warning("feed %s: the parser failed", feed_url, exc_info=True)
+        raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
     problem = _bozo_reason(parsed)
     version = parsed.get("version") or None
 
@@ -104,17 +117,25 @@ def parse_feed(
             raise FeedParseError(f"not a readable feed: {problem}")
         if not version:
             raise FeedParseError("not a feed: no RSS or Atom root element")
-        return ParsedFeed(entries=[], version=version, title=_feed_title(parsed))
+        return ParsedFeed(
+            entries=[], version=version, title=_feed_title(parsed), language=_language(parsed)
+        )
 
     now = now or datetime.now(UTC)
     entries: list[FeedEntry] = []
     skipped: list[SkippedEntry] = []
     seen: set[str] = set()
     for raw in parsed.entries:
-        entry_or_reason = _entry(raw, feed_url=feed_url, now=now)
+        try:
+            entry_or_reason = _entry(raw, feed_url=feed_url, now=now)
+        except Exception as exc:  # one unreadable entry costs only itself
+            log.warning("feed %s: entry could not be read", feed_url, exc_info=True)
+            entry_or_reason = (
+                f"entry could not be read: {type(exc).__name__}: {clean_line(str(exc), 200)}"
+            )
         if isinstance(entry_or_reason, str):
             skipped.append(
-                SkippedEntry(clean_line(raw.get("title")), raw.get("link"), entry_or_reason)
+                SkippedEntry(_raw_text(raw, "title"), _raw_text(raw, "link"), entry_or_reason)
             )
             continue
         entry = entry_or_reason
@@ -133,18 +154,31 @@ def parse_feed(
         version=version,
         title=_feed_title(parsed),
         problem=problem,
+        repaired_references=repaired,
+        language=_language(parsed),
     )
+
+
+def _raw_text(raw: Any, key: str) -> str | None:
+    """A field of an entry that could not be read, for its skip record (never raises)."""
+    try:
+        return clean_line(str(raw.get(key) or "") or None, 300)
+    except Exception:
+        return None
 
 
 def _entry(raw: Any, *, feed_url: str, now: datetime) -> FeedEntry | str:
     """A FeedEntry, or the reason this entry names no fetchable article."""
-    guid = clean_line(raw.get("id"), 2000)
+    raw_guid = clean_line(raw.get("id"), 10_000)
+    guid = bounded_key(raw_guid, MAX_GUID_BYTES) if raw_guid else None
     link = raw.get("link")
-    if not link and guid and raw.get("guidislink", False):
-        link = guid
+    if not link and raw_guid and raw.get("guidislink", False):
+        link = raw_guid
     if not link:
         return "entry has no link"
     link = str(link).strip()
+    if url_too_long(link):  # before any parsing: a 100 KB link costs nothing more
+        return f"link longer than {MAX_URL_BYTES:,} bytes: {clean_line(link, 200)}"
     if _CONTROL_CHARS.search(link):
         # A NUL cannot even be stored in PostgreSQL, and no real article URL has one.
         return f"link contains control characters: {clean_line(link, 200)}"
@@ -155,6 +189,8 @@ def _entry(raw: Any, *, feed_url: str, now: datetime) -> FeedEntry | str:
         canonical = canonical_url(url)
     except ValueError as exc:
         return f"link cannot be normalised: {exc}"
+    if url_too_long(url) or url_too_long(canonical):
+        return f"link longer than {MAX_URL_BYTES:,} bytes: {clean_line(link, 200)}"
     return FeedEntry(
         url=url,
         canonical_url=canonical,
@@ -166,11 +202,14 @@ def _entry(raw: Any, *, feed_url: str, now: datetime) -> FeedEntry | str:
 
 
 def _plausible_date(raw: Any, now: datetime) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+    for key in ("published", "updated", "created"):
         # dict.get: FeedParserDict.get maps missing keys onto others (deprecated fallback)
-        value = dict.get(raw, key)
+        value = dict.get(raw, f"{key}_parsed")
         if not isinstance(value, time.struct_time):
             continue
+        written = dict.get(raw, key)
+        if isinstance(written, str) and impossible_date(written):
+            continue  # feedparser normalises it into another moment: unknown, not shifted
         try:
             moment = datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
         except (OverflowError, ValueError, OSError):
@@ -192,6 +231,11 @@ def _summary_text(summary: str | None) -> str | None:
 
 def _feed_title(parsed: Any) -> str | None:
     return clean_line(parsed.get("feed", {}).get("title"))
+
+
+def _language(parsed: Any) -> str | None:
+    declared = parsed.get("feed", {}).get("language")
+    return clean_line(declared, 50) if isinstance(declared, str) else None
 
 
 def _bozo_reason(parsed: Any) -> str | None:

@@ -325,6 +325,9 @@ class Fetcher:
             # to a private address): the article is refused for the same reason, and must be
             # recorded as such, not as a robots.txt problem.
             return Reply(FetchOutcome.REFUSED, error=robots.refused)
+        if robots.unreachable is not None:
+            error = f"robots.txt unavailable: {robots.url}: {robots.unreachable}"
+            return Reply(FetchOutcome.ROBOTS_UNAVAILABLE, error=error)
         denial = robots.denial(url, self._settings.user_agent)
         return None if denial is None else Reply(FetchOutcome.ROBOTS_DISALLOWED, error=denial)
 

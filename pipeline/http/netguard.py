@@ -20,6 +20,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from ..config import parse_host_entry
+from ..urls import DEFAULT_PORTS
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -46,9 +47,6 @@ class Resolver(Protocol):
 
 class UnsafeURLError(ValueError):
     """The URL or the address it leads to must not be fetched; the message says why."""
-
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class PrivateHosts:

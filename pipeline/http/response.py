@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from .body import BodyError, read_capped
-from .headers import content_length, content_type, parse_retry_after, status_text
+from .headers import content_length, content_type, retry_after_seconds, status_text
 from .result import FetchOutcome
 from .transport import Deadline
 
@@ -59,7 +59,7 @@ def read_response(
         return Reply(FetchOutcome.NOT_MODIFIED, **meta)
     if not 200 <= status < 300:
         retry = status in RETRY_STATUSES
-        retry_after = parse_retry_after(response.headers.get("retry-after")) if retry else None
+        retry_after = retry_after_seconds(response) if retry else None
         return Reply(
             FetchOutcome.HTTP_ERROR,
             error=status_text(response),

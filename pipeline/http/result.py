@@ -15,6 +15,9 @@ class FetchOutcome(StrEnum):
     TOO_LARGE = "too_large"
     REFUSED = "refused"
     ROBOTS_DISALLOWED = "robots_disallowed"
+    # robots.txt unreachable, 5xx or 429: RFC 9309 says assume everything is disallowed,
+    # for now; the article is tried again in a later run
+    ROBOTS_UNAVAILABLE = "robots_unavailable"
     REDIRECT_ERROR = "redirect_error"
 
 
@@ -44,7 +47,11 @@ class FetchResult:
     @property
     def retryable(self) -> bool:
         """Whether trying again later may succeed."""
-        if self.outcome in (FetchOutcome.NETWORK_ERROR, FetchOutcome.TIMEOUT):
+        if self.outcome in (
+            FetchOutcome.NETWORK_ERROR,
+            FetchOutcome.TIMEOUT,
+            FetchOutcome.ROBOTS_UNAVAILABLE,
+        ):
             return True
         if self.outcome is FetchOutcome.HTTP_ERROR and self.status is not None:
             return self.status in (408, 429) or self.status >= 500

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import urllib.robotparser
 from collections.abc import Callable
@@ -28,9 +29,7 @@ class Robots:
     crawl_delay: float | None = None
 
     def denial(self, url: str, user_agent: str) -> str | None:
-        """Why `url` may not be fetched, or None if it may."""
-        if self.unreachable is not None:
-            return f"robots.txt unreachable: {self.url}: {self.unreachable}"
+        """Why `url` may not be fetched by its rules, or None if it may."""
         if self.parser is None or self.parser.can_fetch(user_agent, url):
             return None
         token = user_agent.split("/")[0]
@@ -48,7 +47,7 @@ def robots_from(result: FetchResult, user_agent: str) -> Robots:
     if result.ok:
         parser = urllib.robotparser.RobotFileParser(url)
         text = result.content.decode("utf-8", errors="replace").lstrip("\ufeff")
-        parser.parse(text.splitlines())
+        parser.parse(_robots_lines(url, text))
         delay = parser.crawl_delay(user_agent)
         return Robots(url, parser, crawl_delay=float(delay) if delay is not None else None)
     status = result.status
@@ -64,9 +63,37 @@ def robots_from(result: FetchResult, user_agent: str) -> Robots:
     return Robots(url, unreachable=result.error or str(result.outcome))
 
 
+# Lines whose value urllib.robotparser turns into numbers with `isdigit()` then `int()`,
+# and the values it can use. A decimal Crawl-delay it ignores by itself, quietly.
+_ROBOTS_NUMBERS = {
+    "crawl-delay": re.compile(r"[0-9]{1,15}(?:\.[0-9]*)?"),
+    "request-rate": re.compile(r"[0-9]{1,15}/[0-9]{1,15}"),
+}
+
+
+def _robots_lines(url: str, text: str) -> list[str]:
+    """robots.txt lines for urllib.robotparser, without the numbers it would choke on.
+
+    It checks Crawl-delay and Request-rate with str.isdigit(), which accepts '²', and then
+    calls int(), which refuses it: one such line raised ValueError for every article of
+    the site. Such a value is ignored with a warning, as RFC 9309 asks of lines a crawler
+    cannot use.
+    """
+    kept = []
+    for line in text.splitlines():
+        field, colon, value = line.partition("#")[0].partition(":")
+        pattern = _ROBOTS_NUMBERS.get(field.strip().lower()) if colon else None
+        if pattern is not None and not pattern.fullmatch(value.strip()):
+            logger.warning("robots.txt %s: ignoring %r (not a number)", url, line.strip()[:200])
+            continue
+        kept.append(line)
+    return kept
+
+
 class RobotsCache:
-    """Each origin's rules, fetched once per cache (one run's Fetcher): the first thread
-    asking for an origin fetches its robots.txt, the others wait for that fetch."""
+    """Each origin's rules, fetched once per cache (one run's Fetcher), the outcome cached
+    whatever it was: the first thread asking for an origin fetches its robots.txt, the
+    others wait for that fetch."""
 
     def __init__(
         self,
@@ -88,7 +115,12 @@ class RobotsCache:
         with origin_lock:
             rules = self._rules.get(origin)
             if rules is None:
-                rules = self._rules[origin] = self._load(origin)
+                try:
+                    rules = self._load(origin)
+                except Exception as exc:  # a bug must not mean one robots.txt GET per article
+                    logger.exception("robots.txt %s: unexpected error", origin)
+                    rules = Robots(origin, unreachable=f"unexpected error: {exc!r}")
+                self._rules[origin] = rules
         return rules
 
     def _load(self, origin: str) -> Robots:
@@ -98,7 +130,7 @@ class RobotsCache:
             self._on_crawl_delay(origin, rules.crawl_delay)
         if rules.unreachable is not None:
             logger.warning(
-                "robots.txt %s unreachable (%s): treating every path as disallowed",
+                "robots.txt %s unavailable (%s): its articles wait for a later run",
                 origin,
                 rules.unreachable,
             )

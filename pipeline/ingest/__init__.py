@@ -8,8 +8,9 @@ the analysts' rollups up to date. `run_cycle` does the four steps in one process
 shares a pool, a fetcher and the story engine between steps.
 
 Owns the run's bookkeeping: sources synced from the config (`sources`), every fetch
-outcome and the run summaries (`runs`), staged and failed articles (`staging`), written
-by one `Recorder` per feed while worker threads only return values (`collect`). Combines
+outcome and the run summaries (`runs`), all written (with the staged and failed articles
+of `store.staging`) by one `Recorder` per feed while worker threads only return values
+(`collect`). Combines
 the stages (http, feeds, extract, stories, store), which never call back into it. Never
 imports Airflow.
 """

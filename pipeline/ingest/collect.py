@@ -7,14 +7,16 @@ feed's `Recorder` records every outcome, so the threads never touch the database
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from ..config import FetchSettings
+from ..config import Feed, FetchSettings
 from ..extract import ExtractionError, decode_html, extract_article
 from ..feeds import FeedEntry
 from ..http import ARTICLE_ACCEPT, Fetcher, FetchResult
 from ..record import ArticleRecord
+from ..textnorm import clean_line
+from ..urls import declared_on_own_site
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +26,13 @@ HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/x
 
 @dataclass(frozen=True)
 class Extracted:
-    """An article downloaded and extracted, ready for its story features and staging."""
+    """An article downloaded and extracted, ready for its story features and staging. Its
+    `record.declared_url` is only ever one on the page's own site (see `download_article`)."""
 
     entry: FeedEntry
     result: FetchResult
     record: ArticleRecord
+    warning: str | None = None  # for the article's fetch row
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,12 @@ class Failed:
 
 
 def download_article(
-    fetcher: Fetcher, entry: FeedEntry, settings: FetchSettings, *, language_hint: str | None
+    fetcher: Fetcher, entry: FeedEntry, settings: FetchSettings, feed: Feed
 ) -> Extracted | Failed:
-    """Fetch the entry's page (robots.txt and every guard applied) and extract it."""
+    """Fetch the entry's page (robots.txt and every guard applied) and extract it.
+
+    rel=canonical is evidence, not a command: a page may name any URL as its own, so only a
+    declaration on the page's own site (or on one of the feed's `aliases`) is kept."""
     fetched_at = datetime.now(UTC)
     result = fetcher.get(
         entry.url, max_bytes=settings.max_article_bytes, accept=ARTICLE_ACCEPT, check_robots=True
@@ -64,10 +71,16 @@ def download_article(
         article = extract_article(
             decode_html(result.content, result.charset),
             url=result.final_url,
-            language_hint=language_hint,
+            language_hint=feed.language,
         )
     except ExtractionError as exc:
         # Retryable: live pages are often a stub first and filled in minutes later.
         return Failed(entry, result, "extract", str(exc), retryable=True)
+    warning = None
+    declared = article.declared_url
+    if declared and not declared_on_own_site(declared, result.final_url, feed.aliases):
+        warning = f"rel=canonical names another site, ignored: {clean_line(declared, 300)}"
+        log.info("feed %s: article %s: %s", feed.name, entry.url, warning)
+        article = replace(article, declared_url=None)
     record = ArticleRecord.from_extraction(entry, article, fetched_at=fetched_at)
-    return Extracted(entry, result, record)
+    return Extracted(entry, result, record, warning)

@@ -27,7 +27,7 @@ from ..analytics.rollup import Refreshed
 from ..config import Config, Feed
 from ..feeds.fetch import fetch_feed
 from ..http import Fetcher
-from ..store import db
+from ..store import db, migrations
 from ..store.store_step import StoreReport, store_staged
 from ..stories.engine import StoryEngine
 from ..stories.factory import build_engine
@@ -191,7 +191,7 @@ class Cycle:
 
         def work(entry: Any) -> Extracted | Failed:
             try:
-                return download_article(self.fetcher, entry, settings, language_hint=feed.language)
+                return download_article(self.fetcher, entry, settings, feed)
             finally:
                 if progress:
                     progress.article_done(feed.name)
@@ -259,7 +259,7 @@ def begin_run(
 ) -> list[Feed]:
     """Migrate the schema, sync news.sources from the config, record the run (idempotent);
     return the enabled feeds."""
-    db.migrate(url, schema=schema)
+    migrations.migrate(url, schema=schema)
     with db.connection(url, schema=schema, autocommit=True) as conn:
         sync_sources(conn, config.feeds)
         start_run(conn, run_id, trigger)

@@ -18,11 +18,11 @@ from psycopg_pool import ConnectionPool
 
 from ..feeds import FeedEntry, ParsedFeed
 from ..feeds.fetch import FeedFetch
+from ..store.staging import record_failure, retry_entries, stage_article, unseen_entries
 from ..stories.engine import Features
 from .collect import Extracted, Failed
 from .runs import record_fetch
 from .sources import SourceState, save_validators, touch
-from .staging import record_failure, retry_entries, stage_article, unseen_entries
 
 log = logging.getLogger(__name__)
 
@@ -62,27 +62,61 @@ class Recorder:
         return _unique_by_url(fresh + retries)
 
     def stage(self, batch: Sequence[Extracted], features: Sequence[Features]) -> list[str]:
-        """Stage extracted articles with their fetch rows, in one transaction: a fetch
-        recorded as ok always has its article staged. Returns their canonical URLs."""
-        if not batch:
-            return []
-        with self.pool.connection() as conn, conn.transaction():
+        """Stage extracted articles; returns the canonical URLs staged. An article's ok
+        fetch row and its staged row are written in one transaction, so news.fetches never
+        says ok for an article that was not staged; one the database refuses is a failed
+        item (stage 'stage') and the others go on."""
+        staged = []
+        with self.pool.connection() as conn:
             for extracted, feature in zip(batch, features, strict=True):
-                record_fetch(
-                    conn,
-                    run_id=self.run_id,
-                    source_id=self.source.id,
-                    kind="article",
-                    result=extracted.result,
-                )
-                stage_article(
-                    conn,
-                    extracted.record,
-                    source_id=self.source.id,
-                    features=feature,
-                    run_id=self.run_id,
-                )
-        return [extracted.record.canonical_url for extracted in batch]
+                try:
+                    with conn.transaction():
+                        record_fetch(
+                            conn,
+                            run_id=self.run_id,
+                            source_id=self.source.id,
+                            kind="article",
+                            result=extracted.result,
+                            warnings=extracted.warning,
+                        )
+                        stage_article(
+                            conn,
+                            extracted.record,
+                            source_id=self.source.id,
+                            features=feature,
+                            run_id=self.run_id,
+                        )
+                except Exception as exc:
+                    if conn.broken:
+                        raise  # the database is gone: the feed ends here (reported as crashed)
+                    self._staging_failed(conn, extracted, exc)
+                    continue
+                staged.append(extracted.record.canonical_url)
+        return staged
+
+    def _staging_failed(self, conn: Any, extracted: Extracted, exc: Exception) -> None:
+        error = f"cannot be staged: {type(exc).__name__}: {exc}"
+        log.warning("article %s %s", extracted.entry.url, error)
+        with conn.transaction():
+            record_fetch(
+                conn,
+                run_id=self.run_id,
+                source_id=self.source.id,
+                kind="article",
+                result=extracted.result,
+                outcome="stage_error",
+                error=error,
+            )
+            # Retryable: a database that refused one row (a full disk, a trigger) may take
+            # it next time; attempts are capped by fetch.max_article_attempts.
+            record_failure(
+                conn,
+                source_id=self.source.id,
+                entry=extracted.entry,
+                stage="stage",
+                error=f"{extracted.entry.url}: {error}",
+                retryable=True,
+            )
 
     def failed(self, failure: Failed) -> None:
         """An article that failed: its fetch row and its failed_items row (retried later
@@ -120,6 +154,11 @@ def _feed_warnings(parsed: ParsedFeed) -> str | None:
     notes = []
     if parsed.problem:
         notes.append(f"malformed feed, entries kept: {parsed.problem}")
+    if parsed.repaired_references:
+        notes.append(
+            f"{parsed.repaired_references} invalid character references replaced "
+            "(surrogate, beyond U+10FFFF or a control character)"
+        )
     if parsed.skipped:
         reasons = Counter(skip.reason for skip in parsed.skipped)
         listed = "; ".join(f"{reason} ({n})" for reason, n in reasons.most_common(5))

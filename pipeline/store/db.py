@@ -1,4 +1,4 @@
-"""Where the database is, how to connect to it, and how its schema is migrated."""
+"""Where the database is and how to connect to it; failures to connect as one clear sentence."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import psycopg
 from psycopg import sql
@@ -25,13 +23,16 @@ log = logging.getLogger(__name__)
 
 DATABASE_URL_ENV = "DATABASE_URL"
 DATA_DIR_ENV = embedded.DATA_DIR_ENV
-SQL_DIR_ENV = "NEWS_INGEST_SQL_DIR"
 DEFAULT_SCHEMA = "news"
 #: Seconds libpq waits for a server that does not answer, unless the URL or
 #: $PGCONNECT_TIMEOUT says otherwise (libpq's own default is to wait forever).
 DEFAULT_CONNECT_TIMEOUT = 10
 
 SCHEMA_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# Every session of ours waits at most this long for a lock, so a wait nobody foresaw (an
+# analyst's long transaction, a stuck session) ends in a clear error instead of a stall.
+LOCK_TIMEOUT_SECONDS = 60.0
 
 # The database this process last connected to, so a failure far from connect() (a pool
 # that times out, a connection lost mid-run) can still say where it happened.
@@ -207,15 +208,22 @@ def validate_schema_name(schema: str) -> str:
     return schema
 
 
+def session_options(schema: str, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> str:
+    """libpq `options` of every session of ours: unqualified names resolve in `schema`, and
+    lock waits end after `lock_timeout` seconds."""
+    validate_schema_name(schema)
+    return f"-c search_path={schema} -c lock_timeout={round(lock_timeout * 1000)}"
+
+
 def connect(
     url: str | None = None, *, schema: str = DEFAULT_SCHEMA, autocommit: bool = False
 ) -> psycopg.Connection[Any]:
-    """A connection whose search_path is `schema`, so every query uses unqualified names."""
-    validate_schema_name(schema)
+    """A connection whose search_path is `schema`, so every query uses unqualified names,
+    and whose lock waits end after LOCK_TIMEOUT_SECONDS."""
     return _open(
         url or database_url(),
         autocommit=autocommit,
-        options=f"-c search_path={schema}",
+        options=session_options(schema),
         application_name="news-ingest",
     )
 
@@ -245,7 +253,7 @@ def pool(
         kwargs={
             **_connect_kwargs(url),
             "autocommit": True,
-            "options": f"-c search_path={schema}",
+            "options": session_options(schema),
             "application_name": "news-ingest",
         },
         open=True,
@@ -256,82 +264,49 @@ def pool(
     )
 
 
-class MigrationsNotFoundError(FileNotFoundError):
-    """Neither the installed package nor the source checkout has the migrations."""
+class LockWaitError(RuntimeError):
+    """A lock wait ran out; the message names the sessions holding locks on the schema."""
 
 
-def sql_dir() -> Path:
-    """The migrations folder: $NEWS_INGEST_SQL_DIR if set; else the copy installed with the
-    package (pipeline/store/sql/, package data built from the top-level sql/); else sql/ of
-    the source checkout (an editable install, where setuptools cannot map the subpackage)."""
-    override = os.environ.get(SQL_DIR_ENV)
-    if override:
-        candidates = [Path(override)]
-    else:
-        packaged = resources.files(__package__ or "pipeline.store") / "sql"
-        candidates = [Path(str(packaged)), Path(__file__).resolve().parents[2] / "sql"]
-    for path in candidates:
-        if path.is_dir() and any(path.glob("*.sql")):
-            return path
-    raise MigrationsNotFoundError(
-        f"migrations not found in {' or '.join(map(str, candidates))}: reinstall news-ingest"
-        + (f" or fix {SQL_DIR_ENV}" if override else "")
+def lock_holders(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """Other sessions holding locks on `schema`'s tables or advisory locks in this database,
+    one line each (pid, user, application, state and since when, query)."""
+    rows = conn.execute(
+        r"""SELECT a.pid, a.usename, a.application_name, a.state,
+                  to_char(coalesce(a.xact_start, a.query_start), 'YYYY-MM-DD HH24:MI:SS TZ'),
+                  left(regexp_replace(a.query, '\s+', ' ', 'g'), 200)
+           FROM pg_stat_activity a
+           WHERE a.pid <> pg_backend_pid() AND a.pid IN (
+               SELECT l.pid FROM pg_locks l
+               WHERE l.granted AND (
+                   (l.locktype = 'relation' AND l.relation IN (
+                       SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = %s))
+                   OR (l.locktype = 'advisory'
+                       AND l.database = (SELECT oid FROM pg_database
+                                         WHERE datname = current_database()))))
+           ORDER BY a.pid""",
+        (schema,),
+    ).fetchall()
+    return [
+        f"pid {pid} (user {user}, application {app or '-'}, {state} since {since}): {query}"
+        for pid, user, app, state, since, query in rows
+    ]
+
+
+def lock_wait_error(
+    conn: psycopg.Connection[Any], schema: str, waiting_for: str, seconds: float
+) -> LockWaitError:
+    """The error for a lock wait that ran out, naming who holds locks on the schema."""
+    try:
+        holders = lock_holders(conn, schema)
+    except psycopg.Error as exc:
+        holders = [f"(could not list them: {exc})"]
+    listed = "; ".join(holders) or "none any more (the lock was released meanwhile)"
+    return LockWaitError(
+        f"gave up after {seconds:g} s waiting for {waiting_for} in schema {schema}; sessions "
+        f"holding locks there: {listed}"
     )
-
-
-def _yoyo_uri(url: str, schema: str) -> str:
-    """yoyo wants a URI of its own; pass every libpq parameter through as a query argument."""
-    params = {k: v for k, v in conninfo_to_dict(url).items() if v is not None}
-    params.update({k: str(v) for k, v in _connect_kwargs(url).items()})
-    params["schema"] = schema
-    return "postgresql+psycopg:///?" + urlencode(params)
-
-
-def migrate(url: str | None = None, *, schema: str = DEFAULT_SCHEMA) -> list[str]:
-    """Apply pending migrations from sql/ to `schema`; return the ids applied.
-
-    Safe to run from several processes at once: a session-level advisory lock (released
-    by PostgreSQL even if this process is killed) serialises migrators per schema.
-    """
-    from yoyo import get_backend, read_migrations
-
-    url = url or database_url()
-    validate_schema_name(schema)
-    migrations = read_migrations(str(sql_dir()))
-    with _open(url, autocommit=True) as lock_conn:
-        lock_conn.execute(
-            "SELECT pg_advisory_lock(hashtext(%s))", (f"news-ingest:migrate:{schema}",)
-        )
-        try:
-            lock_conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
-            )
-            backend = get_backend(_yoyo_uri(url, schema))
-            try:
-                pending = backend.to_apply(migrations)
-                backend.apply_migrations(pending)
-            finally:
-                backend.connection.close()
-        finally:
-            lock_conn.execute(
-                "SELECT pg_advisory_unlock(hashtext(%s))", (f"news-ingest:migrate:{schema}",)
-            )
-    applied = [m.id for m in pending]
-    if applied:
-        log.info("applied migrations to schema %s: %s", schema, ", ".join(applied))
-    return applied
-
-
-def applied_migrations(url: str | None = None, *, schema: str = DEFAULT_SCHEMA) -> list[str]:
-    """Ids of the migrations recorded as applied in `schema` (empty if none)."""
-    with connection(url, schema=schema, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT to_regclass(format('%%I._yoyo_migration', %s::text)) IS NOT NULL", (schema,)
-        ).fetchone()
-        if not exists or not exists[0]:
-            return []
-        rows = conn.execute("SELECT migration_id FROM _yoyo_migration ORDER BY applied_at_utc")
-        return [row[0] for row in rows]
 
 
 def drop_schema(url: str, schema: str) -> None:

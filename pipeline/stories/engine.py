@@ -4,7 +4,7 @@ The seam the rest of the pipeline sees is `StoryEngine`:
 - `prepare` is pure and runs where the article was extracted (in parallel, no database),
   so expensive features travel with the staged row instead of being computed under the
   store step's lock;
-- `match` and `remember` run inside the store transaction, serialised by an advisory
+- `match` and `remember` run inside the store transaction, serialised by a row
   lock, and keep all state in PostgreSQL so any number of workers share it.
 
 `LayeredEngine` tries the cheapest evidence first: same canonical URL, then the exact
@@ -29,9 +29,14 @@ from ..textnorm import text_hash
 from . import copies, similarity, state
 from . import profile as prof
 
-FEATURES_VERSION = 2
+# 3: word units of scripts written without spaces (textnorm) changed their copy fingerprints
+FEATURES_VERSION = 3
 # Postings read per candidate key (see state.candidate_articles).
 CANDIDATES_PER_KEY = 100
+# The url layer's text check: share of the shorter text's shingles found in the other. Lower
+# than a near copy's: the declaration is evidence of its own, and a syndicated version is
+# often cut or extended; a page claiming an unrelated article shares next to nothing.
+URL_MIN_CONTAINMENT = 0.5
 
 
 class Layer(StrEnum):
@@ -98,8 +103,8 @@ class LayeredEngine:
     def __init__(self, settings: DedupSettings) -> None:
         self.settings = settings
         # Profiles (and the statistics they were built with) from `match`, stored by
-        # `remember`: same transaction, same article. A failed transaction ends the run,
-        # so an entry never outlives the statistics it was built with.
+        # `remember`: same transaction, same article. `match` drops any older entry of the
+        # article, so none outlives the statistics it was built with.
         self._profiles: dict[str, tuple[prof.ArticleProfile, state.TermStatsSnapshot]] = {}
 
     # -- prepare -------------------------------------------------------------------------
@@ -132,30 +137,38 @@ class LayeredEngine:
     def match(
         self, conn: psycopg.Connection[Any], item: DedupInput, features: Features
     ) -> StoryMatch | None:
+        # A profile cached by an earlier match whose row was rolled back (quarantined by
+        # the store step) was built on statistics that are gone: never reuse it.
+        self._profiles.pop(item.canonical_url, None)
         return (
-            self._match_url(conn, item)
+            self._match_url(conn, item, features)
             or self._match_exact(conn, features)
             or self._match_near_copy(conn, features)
             or self._match_same_story(conn, item, features)
         )
 
-    def _match_url(self, conn: psycopg.Connection[Any], item: DedupInput) -> StoryMatch | None:
+    def _match_url(
+        self, conn: psycopg.Connection[Any], item: DedupInput, features: Features
+    ) -> StoryMatch | None:
         # Syndicated pages name their original in rel=canonical; the original may also
-        # arrive after a copy that pointed at it.
-        if item.declared_url and item.declared_url != item.canonical_url:
-            row = conn.execute(
-                """SELECT id, story_id FROM articles
-                   WHERE canonical_url = %(declared)s OR declared_url = %(declared)s
-                      OR declared_url = %(own)s
-                   ORDER BY id LIMIT 1""",
-                {"declared": item.declared_url, "own": item.canonical_url},
-            ).fetchone()
-        else:
-            row = conn.execute(
-                "SELECT id, story_id FROM articles WHERE declared_url = %s ORDER BY id LIMIT 1",
-                (item.canonical_url,),
-            ).fetchone()
-        return StoryMatch(Layer.URL, row[0], row[1], 1.0) if row else None
+        # arrive after a copy that pointed at it. A declaration is evidence, not a command
+        # (only same-site ones are staged, see ingest._extracted): the texts must agree too.
+        declared = item.declared_url if item.declared_url != item.canonical_url else None
+        rows = conn.execute(
+            """SELECT a.id, a.story_id, s.minhash, s.shingles FROM articles a
+               JOIN near_copy_signatures s ON s.article_id = a.id
+               WHERE a.canonical_url = %(declared)s OR a.declared_url = %(declared)s
+                  OR a.declared_url = %(own)s
+               ORDER BY a.id LIMIT 5""",
+            {"declared": declared, "own": item.canonical_url},
+        ).fetchall()
+        fp = _fingerprint_of(features)
+        for article_id, story_id, minhash, shingle_count in rows:
+            other = copies.CopyFingerprint.from_bytes(minhash, shingle_count)
+            _, contained = copies.containment(fp, other)
+            if contained >= URL_MIN_CONTAINMENT:
+                return StoryMatch(Layer.URL, article_id, story_id, round(contained, 4))
+        return None
 
     def _match_exact(self, conn: psycopg.Connection[Any], features: Features) -> StoryMatch | None:
         row = conn.execute(

@@ -29,6 +29,7 @@ the story anyway, so full-length articles are compared on the same footing.
 from __future__ import annotations
 
 import base64
+import itertools
 import math
 import re
 import threading
@@ -41,6 +42,8 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
+
+from ..textnorm import SOUTHEAST_ASIAN_MARKS, has_unspaced, is_unspaced_unit, word_units
 
 MAX_WORDS = 200  # words of title + text used for every signal (see module docstring)
 LEAD_WORDS = 40  # title + lead: the first words of title + text
@@ -64,54 +67,17 @@ PRIOR_DOC_WORDS = 200.0
 # keeps "Putin", "Erdogan", "NATO" but drops "Präsident", "government").
 ENTITY_MAX_ZIPF = 4.6
 # wordfreq knows these; anything else falls back to a rarity estimate from the corpus only.
-WORDFREQ_LANGUAGES = frozenset(
-    [
-        "ar",
-        "bg",
-        "bn",
-        "ca",
-        "cs",
-        "da",
-        "de",
-        "el",
-        "en",
-        "es",
-        "fa",
-        "fi",
-        "fil",
-        "fr",
-        "he",
-        "hi",
-        "hu",
-        "id",
-        "it",
-        "ja",
-        "ko",
-        "lt",
-        "lv",
-        "mk",
-        "ms",
-        "nb",
-        "nl",
-        "pl",
-        "pt",
-        "ro",
-        "ru",
-        "sh",
-        "sk",
-        "sl",
-        "sr",
-        "sv",
-        "ta",
-        "tr",
-        "uk",
-        "ur",
-        "vi",
-        "zh",
-    ]
-)
+# fmt: off
+WORDFREQ_LANGUAGES = frozenset([
+    "ar", "bg", "bn", "ca", "cs", "da", "de", "el", "en", "es", "fa", "fi", "fil", "fr",
+    "he", "hi", "hu", "id", "it", "ja", "ko", "lt", "lv", "mk", "ms", "nb", "nl", "pl",
+    "pt", "ro", "ru", "sh", "sk", "sl", "sr", "sv", "ta", "tr", "uk", "ur", "vi", "zh",
+])
+# fmt: on
 
-_WORD_RE = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*", re.UNICODE)
+# Words, with the combining vowel and tone marks of Thai, Lao, Khmer and Myanmar kept
+_WORD_CHAR = f"(?:[^\\W_]|[{SOUTHEAST_ASIAN_MARKS}])"
+_WORD_RE = re.compile(f"{_WORD_CHAR}+(?:[-'’.]{_WORD_CHAR}+)*", re.UNICODE)
 _TOKEN_SPLIT_RE = re.compile(r"[-'’.]")
 _DIGITS_RE = re.compile(r"\d")
 _SENTENCE_END_RE = re.compile(r"[.!?:]$")
@@ -176,15 +142,56 @@ def article_text(title: str | None, text: str) -> str:
 
 
 def words(text: str, limit: int = MAX_WORDS) -> list[str]:
-    """Whitespace words, at most `limit` (the unit of MAX_WORDS and LEAD_WORDS)."""
-    return text.split(maxsplit=limit)[:limit]
+    """Whitespace words, at most `limit` (the unit of MAX_WORDS and LEAD_WORDS). In scripts
+    written without spaces a piece counts its word units (textnorm.word_units: a CJK
+    character, a Thai letter), so a Chinese article is cut at 200 characters, not kept
+    whole as one "word"."""
+    if not has_unspaced(text):
+        return text.split(maxsplit=limit)[:limit]
+    kept: list[str] = []
+    left = limit
+    for piece in text.split():
+        size = len(word_units(piece)) if has_unspaced(piece) else 1
+        if size > left:
+            if has_unspaced(piece) and left > 0:
+                kept.append(piece[:left])
+            break
+        kept.append(piece)
+        left -= size
+    return kept
 
 
 def tokenize(text: str) -> list[str]:
-    """Raw word tokens (case kept), hyphen/apostrophe compounds split into parts."""
+    """Raw word tokens (case kept), hyphen/apostrophe compounds split into parts; runs of a
+    script written without spaces become overlapping bigrams of its word units (中国政府 →
+    中国 国政 政府), the usual index terms for Chinese and Japanese text without a
+    dictionary."""
     tokens: list[str] = []
     for match in _WORD_RE.finditer(text):
-        tokens.extend(part for part in _TOKEN_SPLIT_RE.split(match.group()) if part)
+        for part in _TOKEN_SPLIT_RE.split(match.group()):
+            if not part:
+                continue
+            if has_unspaced(part):
+                tokens.extend(_unit_bigrams(part))
+            else:
+                tokens.append(part)
+    return tokens
+
+
+def _unit_bigrams(part: str) -> list[str]:
+    """Pieces of spaced script as they are, runs of unspaced units as their bigrams."""
+    tokens: list[str] = []
+    run: list[str] = []
+    for unit in [*word_units(part), ""]:
+        if unit and is_unspaced_unit(unit):
+            run.append(unit)
+            continue
+        if len(run) == 1:
+            tokens.append(run[0])
+        tokens.extend(a + b for a, b in itertools.pairwise(run))
+        run = []
+        if unit:
+            tokens.append(unit)
     return tokens
 
 
@@ -203,9 +210,14 @@ def background_frequency(token: str, language: str | None) -> float:
     """Relative frequency of a word in the language (wordfreq), 0.0 when unknown."""
     if language not in WORDFREQ_LANGUAGES:
         return 0.0
-    from wordfreq import word_frequency  # loads the language's table on first use
+    from wordfreq import get_frequency_dict, word_frequency  # loads the table on first use
 
-    return float(word_frequency(token, language))
+    try:
+        return float(word_frequency(token, language))
+    except (ImportError, LookupError):
+        # zh, ja and ko tokenise with jieba or MeCab, which we do not install: look the
+        # token (a character bigram) up in the table as it is.
+        return float(get_frequency_dict(language).get(token, 0.0))
 
 
 def idf(df: int, doc_count: int, background: float) -> float:

@@ -45,9 +45,12 @@ class FeedFetch:
     entries: int | None = None  # fetches.entries
     final_path: str | None = None  # path of fetches.final_url
     bytes_at_most: int | None = None  # fetches.bytes: what was read before giving up
+    status: int | None = None  # fetches.http_status
 
     def describe(self) -> str:
         text = f"`news.fetches` (feed): outcome `{self.outcome}`"
+        if self.status is not None:
+            text += f", http_status {self.status}"
         if self.error:
             text += f', error contains "{self.error}"'
         if self.warnings:
@@ -92,9 +95,25 @@ class Stored:
     description_has: tuple[str, ...] = ()
     lacks: tuple[str, ...] = ()  # in no stored title, text or description of the feed
     published_null: bool = False  # published_at is NULL for every article of the feed
+    # news.search_articles(query) finds the hostile article / does not
+    found_by: tuple[str, ...] = ()
+    not_found_by: tuple[str, ...] = ()
+    # of the hostile article(s), as text_has
+    null_columns: tuple[str, ...] = ()  # NULL
+    max_bytes: tuple[tuple[str, int], ...] = ()  # (column, UTF-8 bytes it holds at most)
 
     def describe(self) -> str:
         text = f"`news.articles`: {self.count} of this feed"
+        for column, limit in self.max_bytes:
+            text += f", {column} ≤ {limit:,} bytes"
+        if self.found_by:
+            queries = ", ".join(f"`{q}`" for q in self.found_by)
+            text += f"; `news.search_articles` finds it for {queries}"
+        if self.not_found_by:
+            queries = ", ".join(f"`{q}`" for q in self.not_found_by)
+            text += f", not for {queries}"
+        for column in self.null_columns:
+            text += f", {column} NULL"
         if self.text_has:
             text += ", text has " + ", ".join(f'"{s}"' for s in self.text_has)
         if self.description_has:
@@ -132,6 +151,19 @@ class Later:
 
 
 @dataclass(frozen=True)
+class Stories:
+    """How the case's named pages (HostileWeb.named) were grouped after run 1."""
+
+    apart: tuple[tuple[str, str], ...] = ()  # in different stories
+    together: tuple[tuple[str, str, str], ...] = ()  # (later, earlier, the later's link layer)
+
+    def describe(self) -> str:
+        parts = [f"{a} and {b} in different stories" for a, b in self.apart]
+        parts += [f"{a} in {b}'s story, layer `{layer}`" for a, b, layer in self.together]
+        return "`news.articles.story_id`, `news.article_links`: " + "; ".join(parts)
+
+
+@dataclass(frozen=True)
 class Case:
     id: str
     category: str
@@ -143,6 +175,9 @@ class Case:
     later: Later | None = None
     never_requested: str | None = None  # a path on the test site that must see no request
     reported: str | None = None  # run 1's JSON report: the feed failed, its error contains this
+    # requests for the robots.txt of the target's origin, both runs (one fetch per run)
+    robots_requests: int | None = None
+    stories: Stories | None = None
     recorded: str | None = None  # for cases with a test of their own
     test: str = HOSTILE_RUN_TEST
 
@@ -162,6 +197,10 @@ class Case:
             parts.insert(0, f'run report: feed `failed`, error contains "{self.reported}"')
         if self.never_requested:
             parts.append(f"test server never saw `{self.never_requested}`")
+        if self.robots_requests is not None:
+            parts.append(f"robots.txt requested {self.robots_requests} times in both runs")
+        if self.stories:
+            parts.append(self.stories.describe())
         return "; ".join(parts)
 
 
@@ -282,6 +321,25 @@ FEEDS = [
         stored=Stored(4, published_null=True),
     ),
     Case(
+        "feed-date-offset-9999",
+        "feed",
+        f"An item dated `Tue, 10 Jun 2025 12:00:00 +9999`, {SIBLING} without a date",
+        "An impossible UTC offset makes the date unknown (NULL; stories use the fetch "
+        "time) instead of a moment four days off (it was stored as 2025-06-06 07:21).",
+        feed=_ok(2),
+        stored=Stored(2, published_null=True),
+    ),
+    Case(
+        "feed-date-impossible-fields",
+        "feed",
+        "Items dated `… -2500`, `2025-06-10T12:00:00+25:00`, `2025-13-10T12:00:00Z` (month "
+        "13) and `Mon, 31 Feb 2025 …`",
+        "Every one unknown (NULL), none shifted: the parser rolled month 13 into the next "
+        "January and applied 25-hour offsets.",
+        feed=_ok(4),
+        stored=Stored(4, published_null=True),
+    ),
+    Case(
         "feed-10k-entries",
         "feed",
         "10,000 items (0.6 MB)",
@@ -310,6 +368,44 @@ FEEDS = [
         feed=_ok(2),
         stored=Stored(2, lacks=("root:x:0:0",)),
         never_requested="/xxe-probe",
+    ),
+    Case(
+        "feed-charref-surrogate",
+        "feed",
+        f"An item whose title holds `&#xD800;` (a UTF-16 surrogate), {SIBLING}",
+        "The invalid reference is replaced by U+FFFD in the raw bytes before parsing (the "
+        "parser used to raise UnicodeEncodeError: the feed crashed, no fetch row); both "
+        "entries kept, both articles stored.",
+        feed=_ok(2, warnings="1 invalid character references replaced"),
+        stored=Stored(2),
+    ),
+    Case(
+        "feed-charref-out-of-range",
+        "feed",
+        f"Items holding `&#x110000;` (beyond Unicode) and a 20-digit reference, {SIBLING}",
+        "Both replaced by U+FFFD before parsing (they raised ValueError and OverflowError); "
+        "all three entries kept and stored.",
+        feed=_ok(3, warnings="2 invalid character references replaced"),
+        stored=Stored(3),
+    ),
+    Case(
+        "feed-charref-utf16",
+        "feed",
+        f"A UTF-16 feed (with byte-order mark) whose item holds `&#xDFFF;` and `&#1;`, {SIBLING}",
+        "Repaired in its own encoding (the surrogate becomes U+FFFD, the control character a "
+        "space); both entries stored.",
+        feed=_ok(2, warnings="2 invalid character references replaced"),
+        stored=Stored(2),
+    ),
+    Case(
+        "feed-check-hostile",
+        "feed",
+        "`news-ingest feeds check` and `feeds add` on the feed of `feed-charref-surrogate` "
+        "(they used to exit 1 with a traceback) and on a feed answering 503",
+        "`feeds check` reports the feed ok with its 2 entries and the 503 feed as HTTP 503, "
+        "exit 1 only for that one; `feeds add` adds the hostile feed; no traceback.",
+        recorded="CLI output and exit status; the config file `feeds add` wrote",
+        test="test_hostile_inputs.py::test_feed_commands_read_hostile_feeds",
     ),
 ]
 
@@ -463,6 +559,28 @@ HTTP = [
         "Not waited for (above `max_retry_after`): the feed fails at once, the run goes on.",
         feed=FeedFetch("http_error", error="exceeds max_retry_after"),
         stored=Stored(0),
+    ),
+    Case(
+        "http-feed-503-retry-after-superscript",
+        "http",
+        "Feed URL answering 503 with `Retry-After: ²` (a digit to `str.isdigit()`, not to `int()`)",
+        "Numbers in headers are read as ASCII digits only: the value is ignored with a "
+        "warning, the 503 retried with backoff, then recorded as an HTTP error with its "
+        "status (it used to raise ValueError: `network_error`, no status).",
+        feed=FeedFetch("http_error", error="HTTP 503 Service Unavailable", status=503),
+        stored=Stored(0),
+    ),
+    Case(
+        "http-429-retry-after-superscript",
+        "http",
+        f"Article answering 429 with `Retry-After: ³` twice (all of run 1), then the page, "
+        f"{SIBLING}",
+        "The bad value is ignored (backoff instead); a retryable HTTP error that run 2 "
+        "retries and stores.",
+        feed=_ok(2),
+        article=ArticleFetch("http_error", "HTTP 429", stage="fetch", retryable=True),
+        stored=Stored(1),
+        later=Later(stored=2, attempts=0, refetched=True),
     ),
     Case(
         "http-article-404",
@@ -644,6 +762,17 @@ ARTICLES = [
         stored=Stored(1),
     ),
     Case(
+        "art-page-date-impossible",
+        "article",
+        "Two article pages dated `2025-06-10T12:00:00+99:99` (meta `article:published_time`) "
+        "and `…+9999` (JSON-LD `datePublished`), their feed items undated",
+        "The page date is unknown (NULL) and the articles stored: htmldate raised ValueError "
+        "on the offset and trafilatura then discarded the whole page (`no article text "
+        "found`, an `extract_error`).",
+        feed=_ok(2),
+        stored=Stored(2, published_null=True),
+    ),
+    Case(
         "art-robots-disallowed",
         "article",
         f"Article under a path robots.txt disallows, {SIBLING}",
@@ -659,6 +788,60 @@ ARTICLES = [
 _REFUSED = "refused before connecting; a permanent failure, never retried"
 
 SSRF = [
+    Case(
+        "art-robots-503",
+        "article",
+        "Two articles on a site whose robots.txt answers 503 to both attempts of run 1 and "
+        f"200 afterwards, {SIBLING} on another site",
+        "robots.txt unavailable is transient: both articles are retryable "
+        "`robots_unavailable` failures (they used to be `robots_disallowed`, never retried: "
+        "lost for good); the outcome is cached for the run (robots.txt is not asked again "
+        "per article); run 2 reads robots.txt again and stores both.",
+        feed=_ok(3),
+        article=ArticleFetch(
+            "robots_unavailable", "robots.txt unavailable", stage="fetch", retryable=True
+        ),
+        stored=Stored(1),
+        later=Later(stored=3, attempts=0, refetched=True),
+        robots_requests=3,
+    ),
+    Case(
+        "art-robots-timeout",
+        "article",
+        "Two articles on a site whose robots.txt does not answer within the read timeout in "
+        f"run 1, {SIBLING} on another site",
+        "Same as a 503: retryable `robots_unavailable`, cached for the run, stored in run 2.",
+        feed=_ok(3),
+        article=ArticleFetch(
+            "robots_unavailable", "robots.txt unavailable", stage="fetch", retryable=True
+        ),
+        stored=Stored(1),
+        later=Later(stored=3, attempts=0, refetched=True),
+        robots_requests=2,
+    ),
+    Case(
+        "art-robots-crawl-delay-superscript",
+        "article",
+        f"Two articles on a site whose robots.txt says `Crawl-delay: ²`, {SIBLING} on another site",
+        "The line is ignored with a warning (urllib.robotparser checks `isdigit()` then "
+        "calls `int()`: every article of the site used to fail with ValueError, robots.txt "
+        "downloaded again each time); the other rules hold; all stored in run 1.",
+        feed=_ok(3),
+        article=ArticleFetch("ok"),
+        stored=Stored(3),
+        robots_requests=1,
+    ),
+    Case(
+        "art-robots-request-rate-superscript",
+        "article",
+        f"Two articles on a site whose robots.txt says `Request-rate: 1/³`, {SIBLING} on "
+        "another site",
+        "Ignored with a warning like a bad Crawl-delay; all stored in run 1, robots.txt read once.",
+        feed=_ok(3),
+        article=ArticleFetch("ok"),
+        stored=Stored(3),
+        robots_requests=1,
+    ),
     Case(
         "ssrf-loopback-ip",
         "ssrf",
@@ -762,12 +945,27 @@ FAULTS = [
         "A database error while one feed's article is being staged (a test trigger on "
         "`staged_articles` raises for its URL in run 1 and is dropped before run 2), "
         f"{SIBLING}",
-        "Only that feed stops (it 'crashed'); the run goes on and exits 0, and its report "
-        "marks the feed failed with the database error instead of ok. The feed's validators "
-        "are not saved, so run 2 reads it again and stores both articles.",
+        "Only that article fails (its ok fetch row and staged row are one transaction, so "
+        "no fetch says ok for it): a retryable failed item; the sibling is stored; run 2 "
+        "retries it and stores it. (The whole feed used to stop, reported as crashed.)",
         feed=_ok(2),
-        later=Later(stored=2),
-        reported="crashed: RaiseException: injected fault",
+        article=ArticleFetch("stage_error", "injected fault", stage="stage", retryable=True),
+        stored=Stored(1),
+        later=Later(stored=2, attempts=0, refetched=True),
+    ),
+    Case(
+        "fault-store-error-one-article",
+        "fault",
+        "A database error while the store step inserts one article (a test trigger on "
+        f"`articles` raises for its URL in run 1 and is dropped before run 2), {SIBLING}",
+        "The safety net for what no bound foresaw: the article is stored under a savepoint; "
+        "its failure is quarantined (a failed item, stage `store`, out of staging) and the "
+        "batch, the run and later runs go on. A failure that is not the data's (here a "
+        "trigger) stays retryable: run 2 fetches it again and stores it.",
+        feed=_ok(2),
+        article=ArticleFetch("ok", stage="store", retryable=True),
+        stored=Stored(1),
+        later=Later(stored=2, attempts=0, refetched=True),
     ),
     Case(
         "fault-sigkill-mid-store",
@@ -855,6 +1053,34 @@ SECURITY = [
         test="test_security.py::test_reader_role_can_only_read",
     ),
     Case(
+        "sec-reader-cannot-stall-run",
+        "security",
+        "A login role that is only a member of `news_reader` holds `pg_advisory_lock` on the "
+        "keys the pipeline used to serialise on (`news-ingest:assign:news`, "
+        "`news-ingest:migrate:news`) and on arbitrary keys, and keeps a transaction open "
+        "with `LOCK TABLE … IN ACCESS SHARE MODE` on every news table and a long query's "
+        "snapshot",
+        "`news-ingest migrate` (nothing pending: no lock taken), `news-ingest run` (the store "
+        "step locks a row of `news.store_lock` FOR UPDATE, which needs UPDATE privilege) and "
+        "the rollup's `REFRESH … CONCURRENTLY` all complete; every article stored. Runs used "
+        "to wait on `pg_advisory_xact_lock` for as long as the reader's session lived.",
+        recorded="CLI exit status and JSON report within the subprocess timeout; "
+        "`news.articles`; `news.staged_articles` empty; the reader's transaction still open",
+        test="test_security.py::test_readers_cannot_stall_a_run",
+    ),
+    Case(
+        "sec-pending-migration-bounded",
+        "security",
+        "A pending migration while a reader holds the migrators' advisory key, or ACCESS "
+        "SHARE on a table the migration alters",
+        "The migration waits at most its lock timeout (30 s; 1 s in the test), then fails "
+        "with an error naming the session that holds locks on the schema (pid, user, "
+        "application, state, since, query); nothing half-applied. Every pipeline session "
+        "has a lock timeout (60 s) with the same kind of error.",
+        recorded="`LockWaitError` message; `news-ingest migrate`/`run` print it and exit 1",
+        test="test_security.py::test_a_pending_migration_waits_a_bounded_time_and_names_the_blocker",
+    ),
+    Case(
         "sec-reader-role-no-createrole",
         "security",
         "Migration 0004 applied by a user without CREATEROLE (the role does not exist yet)",
@@ -907,11 +1133,208 @@ SECURITY = [
         recorded="`ConfigError.problems`",
         test="test_security.py::test_config_validates_private_hosts",
     ),
+    Case(
+        "sec-config-feed-aliases",
+        "security",
+        "A feed's `aliases` entries that are not a host or host:port (a URL, a bad port, "
+        "user@host, empty)",
+        "Rejected with file, line and feed: an alias widens which rel=canonical claims count, "
+        "so it must name exact hosts.",
+        recorded="`ConfigError.problems`",
+        test="test_security.py::test_config_validates_feed_aliases",
+    ),
 ]
 
-CASES: list[Case] = BASELINE + FEEDS + ENCODINGS + HTTP + ARTICLES + SSRF + FAULTS + SECURITY
+STORIES = [
+    Case(
+        "story-canonical-hijack",
+        "story",
+        'A page on site A ("Buy cheap watches now"), dated earlier, whose rel=canonical '
+        'names the article of site B ("Leaders meet at summit on climate"), both in the '
+        "same run",
+        "rel=canonical is evidence, not a command: a declaration naming another site is "
+        "ignored (noted on the page's fetch row), so B's article opens its own story. It used "
+        "to join A's story on layer `url` with score 1.0: any feed could hijack any outlet's "
+        "story.",
+        feed=_ok(2),
+        stored=Stored(2),
+        stories=Stories(apart=(("victim", "attacker"),)),
+    ),
+    Case(
+        "story-canonical-same-site-other-text",
+        "story",
+        "A page whose rel=canonical names an earlier article of its own site with a "
+        "different text (a spam page claiming a real article's URL)",
+        "The host is right but the texts disagree (the url layer also needs half of the "
+        "shorter text's shingles in the other): no `url` link, two stories.",
+        feed=_ok(2),
+        stored=Stored(2),
+        stories=Stories(apart=(("claimant", "original"),)),
+    ),
+    Case(
+        "story-canonical-alias",
+        "story",
+        "A syndication partner's page (site C) naming the original on site D in "
+        "rel=canonical, a third of its text rewritten; its feed declares D in `aliases:`",
+        "The declaration counts (an alias of the source) and the texts agree: the copy joins "
+        "the original's story on layer `url` (the near-copy layer alone would not fold a "
+        "text this rewritten).",
+        feed=_ok(2),
+        stored=Stored(2),
+        stories=Stories(together=(("copy", "original", "url"),)),
+    ),
+    Case(
+        "story-canonical-other-site-copy",
+        "story",
+        "A page on site E naming an article of site F in rel=canonical, with F's text "
+        "nearly unchanged; no alias declared",
+        "The url layer says nothing (another site); the other layers decide: the copy joins "
+        "the original's story as a near copy.",
+        feed=_ok(2),
+        stored=Stored(2),
+        stories=Stories(together=(("copy", "original", "near_copy"),)),
+    ),
+]
+
+SCRIPTS = [
+    Case(
+        "script-chinese-short",
+        "script",
+        f"A Chinese news report of 310 characters in three paragraphs, {SIBLING}",
+        "Word units count one per CJK character (as word processors do): stored. It was "
+        "rejected as `too little article text: 28 words` (\\w+ runs are clauses); no CJK "
+        "article was ever stored. Searchable: CJK characters are segmented in the tsvector "
+        "and the query alike, so a query is a phrase of characters.",
+        feed=_ok(2),
+        stored=Stored(2, found_by=("垃圾分类", "积分奖励 公交卡"), not_found_by=("分类垃圾",)),
+    ),
+    Case(
+        "script-chinese-long",
+        "script",
+        f"A Chinese news report of 850 characters in nine paragraphs, {SIBLING}",
+        "Stored; it used to fail with `only short lines` (no paragraph had ten \\w+ runs).",
+        feed=_ok(2),
+        stored=Stored(2, found_by=("防汛应急响应", "长江")),
+    ),
+    Case(
+        "script-japanese-copies",
+        "script",
+        "A Japanese news report (kanji and kana), an exact copy of it at another URL and a "
+        "copy with one sentence added",
+        "All three stored; the copies fold into the original's story (layers `exact` and "
+        "`near_copy`: shingles are word units, one per character).",
+        feed=_ok(3),
+        stored=Stored(3, found_by=("運賃", "値上げ")),
+        stories=Stories(
+            together=(("exact", "original", "exact"), ("edited", "original", "near_copy"))
+        ),
+    ),
+    Case(
+        "script-korean",
+        "script",
+        f"A Korean news report (Hangul, words spaced, particles attached), {SIBLING}",
+        "Stored; searchable by a word without its particle (노선 finds 노선을), as Hangul "
+        "syllables are segmented for search.",
+        feed=_ok(2),
+        stored=Stored(2, found_by=("노선", "시내버스 노선")),
+    ),
+    Case(
+        "script-thai",
+        "script",
+        f"A Thai news report (no spaces between words, combining vowel and tone marks), {SIBLING}",
+        "A letter with its marks is one unit, four units a word: stored (118 words); "
+        "searchable by a word.",
+        feed=_ok(2),
+        stored=Stored(2, found_by=("จักรยาน",)),
+    ),
+]
+
+_INDEX_ROW = "`index row size … exceeds btree version 4 maximum 2704`"
+
+INDEXES = [
+    Case(
+        "index-guid-1000-cjk",
+        "index",
+        f"An entry whose `<guid>` is 1,000 CJK characters (3,000 bytes), {SIBLING}",
+        "The guid is bounded in bytes, not characters: cut to 1,000 bytes with a digest of "
+        f"the whole. It used to be staged, then fail the store step with {_INDEX_ROW}: "
+        "every later run exited 1 and stored nothing, from any feed.",
+        feed=_ok(2),
+        stored=Stored(2, max_bytes=(("guid", 1000),)),
+        later=Later(stored=2),
+    ),
+    Case(
+        "index-link-4kb",
+        "index",
+        f"An entry linking a 4 KB URL, {SIBLING}",
+        "Skipped with its reason (links over 2,048 bytes, as given or in canonical form, are "
+        "refused: canonical URLs are the articles' key); never fetched. It used to be "
+        f"fetched, recorded ok, then refused by the staging table's key with {_INDEX_ROW}: "
+        "the feed crashed and its siblings were fetched every run and never stored.",
+        feed=_ok(1, warnings="link longer than 2,048 bytes"),
+        stored=Stored(1),
+        never_requested="/long/4kb-",
+    ),
+    Case(
+        "index-link-100kb",
+        "index",
+        f"An entry linking a 100 KB URL, {SIBLING}",
+        "Skipped before any parsing of the link; never fetched (`failed_items` itself used "
+        "to refuse it).",
+        feed=_ok(1, warnings="link longer than 2,048 bytes"),
+        stored=Stored(1),
+        never_requested="/long/100kb-",
+    ),
+    Case(
+        "index-link-cjk-path",
+        "index",
+        f"An entry linking a path of 800 CJK characters (fewer than 2,048 characters, "
+        f"7,200 bytes percent-encoded), {SIBLING}",
+        "Measured in bytes of the canonical form: skipped with its reason, never fetched.",
+        feed=_ok(1, warnings="link longer than 2,048 bytes"),
+        stored=Stored(1),
+        never_requested="/long/cjk-",
+    ),
+    Case(
+        "index-declared-url-huge",
+        "index",
+        "An article page whose `rel=canonical` is a 1,500-character CJK path on its own "
+        f"host (13 KB percent-encoded), {SIBLING}",
+        "The declared URL is dropped (over 2,048 bytes), the article stored without it; it "
+        f"used to fail the store step on `articles_declared_url_idx` with {_INDEX_ROW}.",
+        feed=_ok(2),
+        stored=Stored(2, null_columns=("declared_url",)),
+        later=Later(stored=2),
+    ),
+]
+
+CASES: list[Case] = (
+    BASELINE
+    + FEEDS
+    + ENCODINGS
+    + HTTP
+    + ARTICLES
+    + SSRF
+    + INDEXES
+    + STORIES
+    + SCRIPTS
+    + FAULTS
+    + SECURITY
+)
 HOSTILE_RUN: list[Case] = [case for case in CASES if case.in_hostile_run]
-CATEGORIES = ("baseline", "feed", "encoding", "http", "article", "ssrf", "fault", "security")
+CATEGORIES = (
+    "baseline",
+    "feed",
+    "encoding",
+    "http",
+    "article",
+    "ssrf",
+    "index",
+    "story",
+    "script",
+    "fault",
+    "security",
+)
 
 
 def case(case_id: str) -> Case:
@@ -979,10 +1402,12 @@ def render_markdown() -> str:
         "(`--strict` exits 3). In Airflow only that feed's mapped task fails.",
         "- `news.fetches.outcome` is the first place to look: `parse_error`, `http_error`, "
         "`network_error`, `timeout`, `too_large`, `refused`, `redirect_error`, "
-        "`robots_disallowed`, `extract_error`.",
-        "- `news.failed_items` holds articles that failed; `retryable` ones are tried again by "
-        "later runs until `fetch.max_article_attempts`. Permanent failures (404, 410, too "
-        "large, refused by the SSRF guard, disallowed by robots.txt) are not.",
+        "`robots_disallowed`, `robots_unavailable`, `extract_error`, `stage_error`.",
+        "- `news.failed_items` holds articles that failed (stage `fetch`, `extract`, `stage` or "
+        "`store`); `retryable` ones are tried again by later runs until "
+        "`fetch.max_article_attempts`. Permanent failures (404, 410, too large, refused by the "
+        "SSRF guard, disallowed by robots.txt, data the database cannot store) are not; an "
+        "unavailable robots.txt is retried.",
         "- Intranet feeds: list their host (or `host:port`) in `allow_private_hosts` instead "
         "of setting `allow_private_networks: true`; links and redirects to any other private "
         "address stay refused.",

@@ -66,6 +66,7 @@ def write_guarded_config(
     *,
     allowed_hosts: list[str],
     fetch: dict[str, Any],
+    feed_options: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     """A config with the SSRF guard ON: only `allowed_hosts` (the test servers) are exempt.
 
@@ -78,7 +79,10 @@ def write_guarded_config(
         "allow_private_hosts": allowed_hosts,
         "fetch": fetch,
         "dedup": NO_ENCODER,
-        "feeds": [{"name": name, "url": url} for name, url in feeds.items()],
+        "feeds": [
+            {"name": name, "url": url, **(feed_options or {}).get(name, {})}
+            for name, url in feeds.items()
+        ],
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path

@@ -10,15 +10,20 @@ below registers one case's feed (and pages) and names the URLs the test asserts 
 from __future__ import annotations
 
 import html
+import json
 import random
 import re
 import socket
 import struct
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from hostile_http import RawServer, closed_port, read_request
 from newssite import NewsSite, SiteMap, build_seed_site
@@ -106,12 +111,12 @@ def prose(key: str, paragraphs: int = 3, sentences: int = 5) -> list[str]:
     return result
 
 
-def page(title: str, paragraphs: list[str], *, head: str = "") -> str:
+def page(title: str, paragraphs: list[str], *, head: str = "", lang: str = "de") -> str:
     """An article page with ordinary chrome; no date and no meta description, so what a feed
     says about date and summary is what gets stored."""
     body = "".join(f"<p>{p}</p>\n" for p in paragraphs)
     return (
-        f'<!doctype html>\n<html lang="de"><head>{head}<title>{title}</title></head>\n'
+        f'<!doctype html>\n<html lang="{lang}"><head>{head}<title>{title}</title></head>\n'
         '<body><header><nav><a href="/">Start</a> <a href="/politik">Politik</a> '
         '<a href="/sport">Sport</a></nav></header>\n'
         f"<main><article><h1>{title}</h1>\n{body}</article></main>\n"
@@ -169,6 +174,10 @@ class HostileWeb:
     feeds: dict[str, str] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)  # case id → the hostile article URL
     hits: Counter[str] = field(default_factory=Counter)
+    # servers of their own for cases about one origin (robots.txt is per origin) or site
+    origins: list[HTTPServer] = field(default_factory=list)
+    named: dict[tuple[str, str], str] = field(default_factory=dict)  # (case, name) → URL
+    feed_options: dict[str, dict[str, object]] = field(default_factory=dict)  # config keys
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -180,6 +189,33 @@ class HostileWeb:
     @property
     def port(self) -> int:
         return int(self.server.port)
+
+    @property
+    def hosts(self) -> list[str]:
+        """Every test server as `127.0.0.1:<port>`, for `allow_private_hosts`."""
+        ports = [self.port, self.raw.port, *(int(origin.port) for origin in self.origins)]
+        return [f"127.0.0.1:{port}" for port in ports]
+
+    def origin(self, robots: Callable[[Request], Response] | None = None) -> HTTPServer:
+        """A server of its own (another site to the fetcher), whose robots.txt requests
+        `robots` answers (default: the site's usual rules), counted as '<port>/robots.txt'."""
+        server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+        server.start()
+        self.origins.append(server)
+        answer = robots or (lambda _request: Response(ROBOTS, content_type="text/plain"))
+
+        def counted(request: Request) -> Response:
+            with self._lock:
+                self.hits[f"{server.port}/robots.txt"] += 1
+            return answer(request)
+
+        server.expect_request("/robots.txt").respond_with_handler(counted)
+        return server
+
+    def close_origins(self) -> None:
+        for server in self.origins:
+            server.clear()
+            server.stop()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -350,6 +386,35 @@ def _absurd_dates(web: HostileWeb, case_id: str) -> None:
     )
 
 
+@installs("feed-date-offset-9999")
+def _date_9999(web: HostileWeb, case_id: str) -> None:
+    hostile = web.article(f"/a/{case_id}/1.html")
+    web.feed(
+        case_id,
+        [
+            item(hostile, "Datum", date="Tue, 10 Jun 2025 12:00:00 +9999"),
+            item(web.sibling(case_id)),
+        ],
+    )
+
+
+@installs("feed-date-impossible-fields")
+def _date_fields(web: HostileWeb, case_id: str) -> None:
+    dates = [
+        "Tue, 10 Jun 2025 12:00:00 -2500",
+        "2025-06-10T12:00:00+25:00",
+        "2025-13-10T12:00:00Z",
+        "Mon, 31 Feb 2025 12:00:00 GMT",
+    ]
+    web.feed(
+        case_id,
+        [
+            item(web.article(f"/a/{case_id}/{n}.html"), f"Datum {n}", date=date)
+            for n, date in enumerate(dates)
+        ],
+    )
+
+
 TEN_K = 10_000
 
 
@@ -393,6 +458,35 @@ def _xxe(web: HostileWeb, case_id: str) -> None:
         ],
         prolog=prolog,
     )
+
+
+@installs("feed-charref-surrogate")
+def _charref_surrogate(web: HostileWeb, case_id: str) -> None:
+    hostile = web.article(f"/a/{case_id}/1.html")
+    web.feed(case_id, [item(hostile, "Gipfel &#xD800; Ende", raw=True), item(web.sibling(case_id))])
+
+
+@installs("feed-charref-out-of-range")
+def _charref_range(web: HostileWeb, case_id: str) -> None:
+    one, two = (web.article(f"/a/{case_id}/{n}.html") for n in (1, 2))
+    web.feed(
+        case_id,
+        [
+            item(one, "Jenseits &#x110000; von Unicode", raw=True),
+            item(two, "Zwanzig Ziffern", description="&#12345678901234567890;", raw=True),
+            item(web.sibling(case_id)),
+        ],
+    )
+
+
+@installs("feed-charref-utf16")
+def _charref_utf16(web: HostileWeb, case_id: str) -> None:
+    hostile = web.article(f"/a/{case_id}/1.html")
+    items = [item(hostile, "Sechzehn &#xDFFF; Bit&#1;", raw=True), item(web.sibling(case_id))]
+    document = rss(items, prolog='<?xml version="1.0" encoding="UTF-16"?>')
+    body = document.encode("utf-16")
+    url = web.serve(f"/feeds/{case_id}.xml", body, content_type="application/rss+xml")
+    web.feeds[case_id] = url
 
 
 # --- encodings ------------------------------------------------------------------------------
@@ -550,6 +644,24 @@ def _feed_503(web: HostileWeb, case_id: str) -> None:
     web.feeds[case_id] = web.serve(
         f"/feeds/{case_id}.xml", "busy", status=503, headers={"Retry-After": "3600"}
     )
+
+
+@installs("http-feed-503-retry-after-superscript")
+def _feed_503_superscript(web: HostileWeb, case_id: str) -> None:
+    web.feeds[case_id] = web.serve(
+        f"/feeds/{case_id}.xml", "busy", status=503, headers={"Retry-After": "²"}
+    )
+
+
+@installs("http-429-retry-after-superscript")
+def _429_superscript(web: HostileWeb, case_id: str) -> None:
+    url = _fails_first(
+        web,
+        f"/busy/{case_id}.html",
+        2,
+        lambda: Response("slow down", status=429, headers={"Retry-After": "³"}),
+    )
+    _feed_with_hostile_article(web, case_id, url)
 
 
 @installs("http-article-404")
@@ -724,9 +836,235 @@ def _not_html(web: HostileWeb, case_id: str) -> None:
     _feed_with_hostile_article(web, case_id, url)
 
 
+@installs("art-page-date-impossible")
+def _page_date(web: HostileWeb, case_id: str) -> None:
+    heads = [
+        '<meta property="article:published_time" content="2025-06-10T12:00:00+99:99">',
+        '<script type="application/ld+json">{"@context": "https://schema.org", "@type": '
+        '"NewsArticle", "datePublished": "2025-06-10T12:00:00+9999"}</script>',
+    ]
+    urls = [
+        web.serve(f"/art/{case_id}/{n}.html", page(f"Datum {n}", prose(f"{case_id}{n}"), head=head))
+        for n, head in enumerate(heads)
+    ]
+    web.feed(case_id, [item(url, f"Datum {n}") for n, url in enumerate(urls)])
+
+
 @installs("art-robots-disallowed")
 def _robots(web: HostileWeb, case_id: str) -> None:
     _feed_with_hostile_article(web, case_id, web.article(f"/private/{case_id}.html"))
+
+
+def _serve_on(server: HTTPServer, path: str, key: str, html: str | None = None) -> str:
+    """An article page at `path` of another site (a good one for `key` unless `html`)."""
+    body = html or page(f"Bericht {key}", prose(key))
+    server.expect_request(path).respond_with_data(body, content_type=HTML_TYPE)
+    return str(server.url_for(path))
+
+
+def _robots_case(web: HostileWeb, case_id: str, robots: Callable[[Request], Response]) -> None:
+    """Two articles on an origin whose robots.txt `robots` answers (the first is the target),
+    and a good sibling on the main server."""
+    origin = web.origin(robots)
+    first, second = (_serve_on(origin, f"/a/{case_id}/{n}.html", f"{case_id}{n}") for n in (1, 2))
+    web.targets[case_id] = first
+    web.feed(case_id, [item(first, "Eins"), item(second, "Zwei"), item(web.sibling(case_id))])
+
+
+def _robots_failing(failure: Callable[[], Response], times: int) -> Callable[[Request], Response]:
+    """robots.txt answering `failure()` to its first `times` requests (all of run 1: one
+    fetch, cached for the run), then allowing everything but /private/."""
+    requests = 0
+
+    def robots(_request: Request) -> Response:
+        nonlocal requests
+        requests += 1
+        return failure() if requests <= times else Response(ROBOTS, content_type="text/plain")
+
+    return robots
+
+
+@installs("art-robots-503")
+def _robots_503(web: HostileWeb, case_id: str) -> None:
+    # Two 503s: the fetch and its one retry (max_retries 1).
+    _robots_case(web, case_id, _robots_failing(lambda: Response("down", status=503), 2))
+
+
+def _hang() -> Response:
+    time.sleep(3.0)  # beyond the run's read_timeout (1.5 s), which is not retried
+    return Response(ROBOTS, content_type="text/plain")
+
+
+@installs("art-robots-timeout")
+def _robots_timeout(web: HostileWeb, case_id: str) -> None:
+    _robots_case(web, case_id, _robots_failing(_hang, 1))
+
+
+def _robots_text(text: str) -> Callable[[Request], Response]:
+    return lambda _request: Response(text, content_type="text/plain")
+
+
+@installs("art-robots-crawl-delay-superscript")
+def _robots_superscript(web: HostileWeb, case_id: str) -> None:
+    _robots_case(web, case_id, _robots_text("User-agent: *\nCrawl-delay: ²\nDisallow: /p/\n"))
+
+
+@installs("art-robots-request-rate-superscript")
+def _robots_rate(web: HostileWeb, case_id: str) -> None:
+    _robots_case(web, case_id, _robots_text("User-agent: *\nRequest-rate: 1/³\n"))
+
+
+# --- rel=canonical ----------------------------------------------------------------------------
+
+SPAM = [
+    "Buy cheap watches now and save up to ninety percent on luxury brands that everyone "
+    "wants to wear this season.",
+    "Our online shop ships replica watches worldwide within three days, and every order over "
+    "fifty dollars comes with a free leather strap and a gift box.",
+    "Limited offer: enter the code SUMMER at checkout and get a second watch for free, while "
+    "stocks last and only for new customers who register today.",
+]
+SUMMIT = [
+    "Leaders of more than forty countries met on Tuesday at a summit on climate in Lisbon to "
+    "agree on new targets for cutting emissions before the end of the decade.",
+    "The host, Portugal's prime minister, said the talks had been difficult but that every "
+    "delegation had accepted a common timetable for phasing out coal power plants.",
+    "Environmental groups welcomed the agreement as a step forward but warned that the money "
+    "promised to poorer countries was still far below what they had asked for.",
+]
+EARLY, LATE = "Mon, 01 Jun 2026 08:00:00 GMT", "Mon, 01 Jun 2026 10:00:00 GMT"
+
+
+def _canonical_page(title: str, paragraphs: list[str], canonical: str) -> str:
+    return page(title, paragraphs, head=f'<link rel="canonical" href="{canonical}">')
+
+
+@installs("story-canonical-hijack")
+def _canonical_hijack(web: HostileWeb, case_id: str) -> None:
+    victim_site = web.origin()
+    victim = _serve_on(
+        victim_site, "/world/summit.html", "", page("Leaders meet at summit on climate", SUMMIT)
+    )
+    attacker = web.serve(
+        f"/a/{case_id}/offer.html", _canonical_page("Buy cheap watches now", SPAM, victim)
+    )
+    web.named.update({(case_id, "victim"): victim, (case_id, "attacker"): attacker})
+    web.feed(case_id, [item(attacker, "Offer", date=EARLY), item(victim, "Summit", date=LATE)])
+
+
+@installs("story-canonical-same-site-other-text")
+def _canonical_other_text(web: HostileWeb, case_id: str) -> None:
+    original = web.article(f"/a/{case_id}/original.html", f"{case_id} original")
+    claimant = web.serve(
+        f"/a/{case_id}/claimant.html",
+        _canonical_page("Angebot", prose(f"{case_id} claimant"), original),
+    )
+    web.named.update({(case_id, "original"): original, (case_id, "claimant"): claimant})
+    web.feed(case_id, [item(original, "Original", date=EARLY), item(claimant, "Claim", date=LATE)])
+
+
+def _syndicated(web: HostileWeb, case_id: str, rewritten: bool) -> tuple[str, str]:
+    """An original on one site and a copy naming it in rel=canonical on another; the copy's
+    last third rewritten, or one sentence added."""
+    original_site, copy_site = web.origin(), web.origin()
+    paragraphs = prose(f"{case_id} original")
+    original = _serve_on(
+        original_site, "/politik/original.html", "", page("Stadtrat beschließt", paragraphs)
+    )
+    if rewritten:
+        copied = [*paragraphs[:2], *prose(f"{case_id} rewritten", paragraphs=1)]
+    else:
+        copied = [*paragraphs, "Mit Material der Nachrichtenagenturen."]
+    copy = _serve_on(
+        copy_site,
+        "/partner/copy.html",
+        "",
+        _canonical_page("Stadtrat beschließt", copied, original),
+    )
+    web.named.update({(case_id, "original"): original, (case_id, "copy"): copy})
+    web.feed(case_id, [item(original, "Original", date=EARLY), item(copy, "Kopie", date=LATE)])
+    return original, copy
+
+
+@installs("story-canonical-alias")
+def _canonical_alias(web: HostileWeb, case_id: str) -> None:
+    original, _copy = _syndicated(web, case_id, rewritten=True)
+    web.feed_options[case_id] = {"aliases": [urlsplit(original).netloc]}
+
+
+@installs("story-canonical-other-site-copy")
+def _canonical_other_site(web: HostileWeb, case_id: str) -> None:
+    _syndicated(web, case_id, rewritten=False)
+
+
+# --- scripts written without spaces ----------------------------------------------------------
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "fixtures" / "scripts"
+
+
+def script_article(slug: str) -> dict[str, Any]:
+    """One of the news reports in tests/fixtures/scripts (written for this suite)."""
+    data: dict[str, Any] = json.loads((SCRIPTS / f"{slug}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def _script_page(web: HostileWeb, case_id: str, slug: str, name: str = "article") -> str:
+    report = script_article(slug)
+    url = web.serve(
+        f"/{report['language']}/{case_id}/{name}.html",
+        page(report["title"], report["paragraphs"], lang=report["language"]),
+    )
+    web.named[(case_id, name)] = url
+    return url
+
+
+def _script_case(web: HostileWeb, case_id: str, slug: str) -> None:
+    url = web.targets[case_id] = _script_page(web, case_id, slug)
+    web.feed(case_id, [item(url, script_article(slug)["title"]), item(web.sibling(case_id))])
+
+
+@installs("script-chinese-short")
+def _chinese_short(web: HostileWeb, case_id: str) -> None:
+    _script_case(web, case_id, "zh-hangzhou-waste-points")
+
+
+@installs("script-chinese-long")
+def _chinese_long(web: HostileWeb, case_id: str) -> None:
+    _script_case(web, case_id, "zh-yangtze-flood-response")
+
+
+@installs("script-korean")
+def _korean(web: HostileWeb, case_id: str) -> None:
+    _script_case(web, case_id, "ko-busan-bus-routes")
+
+
+@installs("script-thai")
+def _thai(web: HostileWeb, case_id: str) -> None:
+    _script_case(web, case_id, "th-bangkok-bike-lanes")
+
+
+@installs("script-japanese-copies")
+def _japanese_copies(web: HostileWeb, case_id: str) -> None:
+    report = script_article("ja-osaka-bus-fares")
+    original = web.targets[case_id] = _script_page(web, case_id, "ja-osaka-bus-fares", "original")
+    exact = _script_page(web, case_id, "ja-osaka-bus-fares", "exact")
+    edited = web.serve(
+        f"/ja/{case_id}/edited.html",
+        page(
+            report["title"],
+            [*report["paragraphs"], "（共同通信の記事を一部編集して掲載しています）"],
+            lang="ja",
+        ),
+    )
+    web.named[(case_id, "edited")] = edited
+    web.feed(
+        case_id,
+        [
+            item(original, "原文", date=EARLY),
+            item(exact, "転載", date=LATE),
+            item(edited, "編集版", date=LATE),
+        ],
+    )
 
 
 # --- SSRF -----------------------------------------------------------------------------------
@@ -784,6 +1122,59 @@ FAULT_PATH = "/crash/"  # test_hostile_inputs installs a trigger that fails stag
 @installs("fault-db-error-one-feed")
 def _db_error(web: HostileWeb, case_id: str) -> None:
     _feed_with_hostile_article(web, case_id, web.article(f"{FAULT_PATH}{case_id}.html"))
+
+
+STORE_FAULT_PATH = "/quarantine/"  # ... and one that fails inserting these into articles
+
+
+@installs("fault-store-error-one-article")
+def _store_error(web: HostileWeb, case_id: str) -> None:
+    _feed_with_hostile_article(web, case_id, web.article(f"{STORE_FAULT_PATH}{case_id}.html"))
+
+
+# --- values that reach an index -----------------------------------------------------------
+
+
+def _cjk(characters: int) -> str:
+    """CJK ideographs that do not repeat in a pattern (PostgreSQL compresses index rows, so a
+    repeated character would fit where real text does not)."""
+    rng = random.Random(characters)
+    return "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(characters))
+
+
+@installs("index-guid-1000-cjk")
+def _guid_cjk(web: HostileWeb, case_id: str) -> None:
+    hostile = web.targets[case_id] = web.article(f"/a/{case_id}/1.html")
+    web.feed(case_id, [item(hostile, "Lange GUID", guid=_cjk(1000)), item(web.sibling(case_id))])
+
+
+def _long_link_case(web: HostileWeb, case_id: str, link: str) -> None:
+    web.feed(case_id, [item(link, "Langer Link"), item(web.sibling(case_id))])
+
+
+@installs("index-link-4kb")
+def _link_4kb(web: HostileWeb, case_id: str) -> None:
+    _long_link_case(web, case_id, web.url("/long/4kb-" + "x" * 4000 + ".html"))
+
+
+@installs("index-link-100kb")
+def _link_100kb(web: HostileWeb, case_id: str) -> None:
+    _long_link_case(web, case_id, web.url("/long/100kb-" + "y" * 100_000 + ".html"))
+
+
+@installs("index-link-cjk-path")
+def _link_cjk(web: HostileWeb, case_id: str) -> None:
+    _long_link_case(web, case_id, web.url("/long/cjk-" + _cjk(800) + ".html"))
+
+
+@installs("index-declared-url-huge")
+def _declared_huge(web: HostileWeb, case_id: str) -> None:
+    path = f"/a/{case_id}/1.html"
+    declared = web.url("/canonical/" + _cjk(1500))
+    head = f'<link rel="canonical" href="{declared}">'
+    url = web.serve(path, page(f"Bericht {case_id}", prose(case_id), head=head))
+    web.targets[case_id] = url
+    web.feed(case_id, [item(url, "Langer Verweis"), item(web.sibling(case_id))])
 
 
 # --- the raw-socket server ------------------------------------------------------------------

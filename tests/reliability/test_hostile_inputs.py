@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +34,7 @@ from .conftest import news_ingest, story_inconsistencies, write_guarded_config
 from .hostile_site import (
     FAULT_PATH,
     INSTALLERS,
+    STORE_FAULT_PATH,
     HostileWeb,
     install_all,
     item,
@@ -51,8 +53,11 @@ def web() -> Iterator[HostileWeb]:
     try:
         with RawServer(raw_dispatch) as raw:
             hostile = HostileWeb(server, raw)
-            install_all(hostile)
-            yield hostile
+            try:
+                install_all(hostile)
+                yield hostile
+            finally:
+                hostile.close_origins()
     finally:
         server.clear()
         server.stop()
@@ -67,6 +72,7 @@ class Snapshot:
     fetches: list[dict[str, Any]] = field(default_factory=list)
     failed: dict[str, dict[str, Any]] = field(default_factory=dict)  # by canonical_url
     articles: list[dict[str, Any]] = field(default_factory=list)
+    layers: dict[int, str] = field(default_factory=dict)  # article id → its link's layer
 
     def feed_fetches(self, source: str, run_id: str | None = None) -> list[dict[str, Any]]:
         return [
@@ -105,16 +111,19 @@ def snapshot(db_url: str, report: dict[str, Any], seconds: float) -> Snapshot:
             """SELECT a.*, s.name AS source FROM articles a JOIN sources s ON s.id = a.source_id
                ORDER BY a.id"""
         ).fetchall()
+        links = cur.execute("SELECT article_id, layer FROM article_links").fetchall()
     return Snapshot(
         report=report,
         seconds=seconds,
         fetches=fetches,
         failed={row["canonical_url"]: row for row in failed},
         articles=articles,
+        layers={row["article_id"]: row["layer"] for row in links},
     )
 
 
-# Fault injection for case fault-db-error-one-feed: staging an article under FAULT_PATH fails
+# Fault injection for cases fault-db-error-one-feed and fault-store-error-one-article: staging
+# an article under FAULT_PATH (storing one under STORE_FAULT_PATH) fails
 # in the database, as a full disk or a broken constraint would, in run 1 only.
 INJECT_FAULT = f"""
 CREATE FUNCTION reliability_fault() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -126,8 +135,18 @@ BEGIN
 END $$;
 CREATE TRIGGER reliability_fault BEFORE INSERT ON staged_articles
     FOR EACH ROW EXECUTE FUNCTION reliability_fault();
+CREATE FUNCTION reliability_store_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.url LIKE '%{STORE_FAULT_PATH}%' THEN
+        RAISE EXCEPTION 'injected fault: cannot store %', NEW.url;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER reliability_store_fault BEFORE INSERT ON articles
+    FOR EACH ROW EXECUTE FUNCTION reliability_store_fault();
 """
-REMOVE_FAULT = "DROP TRIGGER reliability_fault ON staged_articles"
+REMOVE_FAULT = """DROP TRIGGER reliability_fault ON staged_articles;
+DROP TRIGGER reliability_store_fault ON articles"""
 
 
 @dataclass(frozen=True)
@@ -142,8 +161,9 @@ def runs(web: HostileWeb, module_db: str, tmp_path_factory: pytest.TempPathFacto
     config = write_guarded_config(
         tmp_path_factory.mktemp("hostile") / "feeds.yaml",
         web.feeds,
-        allowed_hosts=[f"127.0.0.1:{web.port}", f"127.0.0.1:{web.raw.port}"],
+        allowed_hosts=web.hosts,
         fetch=RUN_FETCH,
+        feed_options=web.feed_options,
     )
     snapshots = []
     stderr = ""
@@ -195,7 +215,7 @@ def test_good_feeds_land_beside_hostile_ones(web: HostileWeb, runs: Runs, module
 
 
 @pytest.mark.parametrize("case", HOSTILE_RUN, ids=lambda case: case.id)
-def test_case(case: Case, web: HostileWeb, runs: Runs) -> None:
+def test_case(case: Case, web: HostileWeb, runs: Runs, module_db: str) -> None:
     first, second = runs.first, runs.second
     feed_url = web.feeds[case.id]
 
@@ -213,6 +233,8 @@ def test_case(case: Case, web: HostileWeb, runs: Runs) -> None:
             assert urlsplit(fetch["final_url"]).path == case.feed.final_path, fetch
         if case.feed.bytes_at_most is not None:
             assert fetch["bytes"] <= case.feed.bytes_at_most, fetch
+        if case.feed.status is not None:
+            assert fetch["http_status"] == case.feed.status, fetch
         # Every run polls every feed again, failed ones included.
         assert second.feed_fetches(case.id, second.run_id), "feed not polled again in run 2"
 
@@ -254,6 +276,25 @@ def test_case(case: Case, web: HostileWeb, runs: Runs) -> None:
                     assert needle not in (article[column] or ""), (column, article[column])
         if case.stored.published_null:
             assert all(a["published_at"] is None for a in mine), [a["published_at"] for a in mine]
+        if case.stored.found_by or case.stored.not_found_by:
+            assert target is not None
+            with db.connection(module_db, autocommit=True) as conn:
+                for query, expected in [
+                    *((q, True) for q in case.stored.found_by),
+                    *((q, False) for q in case.stored.not_found_by),
+                ]:
+                    found = conn.execute(
+                        "SELECT url, snippet FROM search_articles(%s)", (query,)
+                    ).fetchall()
+                    assert (target in [url for url, _ in found]) is expected, (query, found)
+                    for _url, snippet in found:
+                        assert "\x1f" not in snippet, snippet
+        for column in case.stored.null_columns:
+            assert checked, "no article to check"
+            assert all(a[column] is None for a in checked), [a[column] for a in checked]
+        for column, limit in case.stored.max_bytes:
+            sizes = [len((a[column] or "").encode()) for a in checked]
+            assert max(sizes) <= limit, sizes
 
     if case.later:
         if case.later.stored is not None:
@@ -274,6 +315,24 @@ def test_case(case: Case, web: HostileWeb, runs: Runs) -> None:
 
     if case.never_requested:
         assert not web.requested(case.never_requested)
+
+    if case.stories:
+        by_url = {a["canonical_url"]: a for a in first.articles}
+
+        def named(name: str) -> dict[str, Any]:
+            return by_url[canonical_url(web.named[(case.id, name)])]
+
+        for a, b in case.stories.apart:
+            assert named(a)["story_id"] != named(b)["story_id"], (a, b)
+            assert first.layers.get(named(a)["id"]) != "url", a
+        for a, b, layer in case.stories.together:
+            assert named(a)["story_id"] == named(b)["story_id"], (a, b)
+            assert first.layers.get(named(a)["id"]) == layer, (a, first.layers.get(named(a)["id"]))
+
+    if case.robots_requests is not None:
+        assert target is not None
+        port = urlsplit(target).port
+        assert web.count(f"{port}/robots.txt") == case.robots_requests
 
     if case.reported:
         (summary,) = [s for s in first.report["feeds"] if s["feed"] == case.id]
@@ -347,6 +406,31 @@ def _rss_of(link: str) -> str:
     from .hostile_site import rss
 
     return rss([item(link, "Öffentlich aussehender Name")])
+
+
+def test_feed_commands_read_hostile_feeds(web: HostileWeb, tmp_path: Path) -> None:
+    """The editors' commands take the pipeline's parse path: a hostile feed is a feed (or a
+    reported failure), never a traceback."""
+    hostile, busy = web.feeds["feed-charref-surrogate"], web.feeds["http-feed-503-retry-after"]
+    config = write_guarded_config(
+        tmp_path / "feeds.yaml",
+        {"hostile": hostile, "busy": busy},
+        allowed_hosts=[f"127.0.0.1:{web.port}"],
+        fetch=RUN_FETCH,
+    )
+    check = news_ingest("feeds", "check", "--config", str(config), db_url="", check=False)
+    assert "Traceback" not in check.stderr + check.stdout, check.stderr
+    assert check.returncode == 1, check.stdout  # the 503 feed failed, and only it
+    assert "1 ok, 1 failed" in check.stdout, check.stdout
+    assert "503" in check.stdout, check.stdout
+
+    fresh = write_guarded_config(
+        tmp_path / "new.yaml", {}, allowed_hosts=[f"127.0.0.1:{web.port}"], fetch=RUN_FETCH
+    )
+    add = news_ingest("feeds", "add", hostile, "--config", str(fresh), db_url="", check=False)
+    assert "Traceback" not in add.stderr + add.stdout, add.stderr
+    assert add.returncode == 0, add.stdout + add.stderr
+    assert hostile in fresh.read_text(encoding="utf-8")
 
 
 def test_the_runs_stay_fast(runs: Runs) -> None:

@@ -4,6 +4,7 @@ repository, a config that rejects what it does not know."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 import secrets
 import subprocess
@@ -14,12 +15,17 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
+from newssite import NewsSite, build_seed_site
 from psycopg import sql
+from pytest_httpserver import HTTPServer
 
+from pipeline.analytics.rollup import refresh_rollups
 from pipeline.config import ConfigError, load_config
-from pipeline.store import db
+from pipeline.store import db, migrations
+from pipeline.urls import canonical_url
 
-from .conftest import REPO
+from .cases import RUN_FETCH
+from .conftest import REPO, news_ingest, write_guarded_config
 from .sqlcheck import EXECUTE_METHODS, check_paths, check_source
 
 # --- parameterised SQL --------------------------------------------------------------------------
@@ -365,3 +371,112 @@ def test_config_validates_private_hosts(tmp_path: Path, entry: str) -> None:
     found = problems_of(tmp_path, f'allow_private_hosts: ["{entry}"]\nfeeds: []\n')
     assert len(found) == 1, found
     assert "allow_private_hosts" in found[0], found
+
+
+@pytest.mark.parametrize("entry", ["https://m.example/", "m.example:99999", "user@m.example", ""])
+def test_config_validates_feed_aliases(tmp_path: Path, entry: str) -> None:
+    found = problems_of(
+        tmp_path,
+        f'feeds:\n  - name: a\n    url: https://a.example/feed\n    aliases: ["{entry}"]\n',
+    )
+    assert len(found) == 1, found
+    assert "aliases" in found[0], found
+
+
+# Advisory lock keys a reader may hold: the keys the pipeline used to serialise on, the
+# two-integer form, and arbitrary ones (hashtext of any name is one of them).
+READER_LOCKS = [
+    "SELECT pg_advisory_lock(hashtext('news-ingest:assign:news'))",
+    "SELECT pg_advisory_lock(hashtext('news-ingest:migrate:news'))",
+    "SELECT pg_advisory_lock(0)",
+    "SELECT pg_advisory_lock(42)",
+    "SELECT pg_advisory_lock(-1)",
+    "SELECT pg_advisory_lock(9223372036854775807)",
+    "SELECT pg_advisory_lock(1, 2)",
+    "SELECT pg_advisory_lock_shared(7)",
+]
+
+
+def test_readers_cannot_stall_a_run(
+    tmp_path: Path, server: HTTPServer, db_url: str, analyst: str
+) -> None:
+    """A member of news_reader holding advisory locks on any key and an open transaction
+    with ACCESS SHARE on every news table: `run`, `migrate` and the rollup refresh still
+    complete. Bounded by the subprocess timeout: a stall fails the test, it does not hang."""
+    seed = build_seed_site(NewsSite(server))
+    config = write_guarded_config(
+        tmp_path / "feeds.yaml",
+        seed.feeds,
+        allowed_hosts=[f"127.0.0.1:{server.port}"],
+        fetch=RUN_FETCH,
+    )
+    with (
+        psycopg.connect(analyst, autocommit=True) as holder,
+        psycopg.connect(analyst) as reader,
+    ):
+        for statement in READER_LOCKS:
+            holder.execute(statement)
+        for table in relations(reader):
+            kind = reader.execute(
+                "SELECT relkind FROM pg_class WHERE oid = %s::regclass", (f"news.{table}",)
+            ).fetchone()
+            if kind and kind[0] in ("r", "p", "v"):
+                reader.execute(
+                    sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(
+                        sql.Identifier("news", table)
+                    )
+                )
+        # ... and a long query's snapshot, as an analyst's report would hold
+        reader.execute("SELECT count(*) FROM news.articles, news.v_daily_stories").fetchone()
+
+        migrated = news_ingest("migrate", db_url=db_url, timeout=60)
+        assert "up to date" in migrated.stdout
+        result = news_ingest("run", "--config", str(config), "--json", db_url=db_url, timeout=120)
+        report = json.loads(result.stdout)
+        assert report["stats"]["feeds_failed"] == 0, report
+        with db.connection(db_url, autocommit=True) as writer:
+            stored = {row[0] for row in writer.execute("SELECT canonical_url FROM articles")}
+            assert stored == {canonical_url(url) for url in seed.served}
+            assert writer.execute("SELECT count(*) FROM staged_articles").fetchone() == (0,)
+            # The analysts' rollup: REFRESH ... CONCURRENTLY under the same transaction.
+            (refreshed,) = refresh_rollups(writer)
+            assert refreshed.concurrently
+            assert refreshed.rows > 0
+        assert reader.info.transaction_status is psycopg.pq.TransactionStatus.INTRANS
+
+
+@pytest.mark.parametrize("how", ["advisory-lock", "table-lock"])
+def test_a_pending_migration_waits_a_bounded_time_and_names_the_blocker(
+    db_url: str, analyst: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Something pending and a reader in the way (holding the migrators' advisory key, or
+    ACCESS SHARE on a table the migration alters): a clear error naming that session after
+    the bounded wait, not a stall."""
+    schema = f"news_pending_{secrets.token_hex(3)}"
+    early = tmp_path / "sql"
+    early.mkdir()
+    for path in sorted((REPO / "sql").glob("000[1-5]_*.sql")):
+        (early / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv(migrations.SQL_DIR_ENV, str(early))
+    migrations.migrate(db_url, schema=schema)
+    monkeypatch.delenv(migrations.SQL_DIR_ENV)
+    user = psycopg.conninfo.conninfo_to_dict(analyst)["user"]
+    with psycopg.connect(analyst) as reader:
+        if how == "advisory-lock":
+            reader.execute(
+                "SELECT pg_advisory_lock(hashtext(%s))", (f"news-ingest:migrate:{schema}",)
+            )
+        else:  # 0006 alters failed_items, which needs ACCESS EXCLUSIVE
+            reader.execute(
+                sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(
+                    sql.Identifier(schema, "failed_items")
+                )
+            )
+        with pytest.raises(db.LockWaitError) as raised:
+            migrations.migrate(db_url, schema=schema, lock_timeout=1.0)
+        pid = reader.info.backend_pid
+    message = str(raised.value)
+    assert "gave up after 1 s waiting for a lock to migrate" in message
+    assert f"pid {pid} (user {user}" in message
+    with psycopg.connect(db_url, autocommit=True) as admin:  # nothing half-applied
+        admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))

@@ -12,7 +12,8 @@ from psycopg.types.json import Jsonb
 from ..feeds import FeedEntry
 from ..record import ArticleRecord, insert_sql
 from ..stories.engine import Features
-from ..textnorm import clean_line
+from ..textnorm import bounded_key, clean_line
+from ..urls import MAX_URL_BYTES
 
 STAGE_SQL = insert_sql("staged_articles", "source_id", "run_id", "features") + sql.SQL(
     " ON CONFLICT (canonical_url) DO NOTHING"
@@ -78,7 +79,10 @@ def record_failure(
     error: str,
     retryable: bool,
 ) -> int:
-    """Insert or bump the failed_items row of this article; returns its attempt count."""
+    """Insert or bump the failed_items row of this article; returns its attempt count.
+
+    `stage` is where it failed: fetch, extract, stage (writing the staged row) or store
+    (quarantined by the store step)."""
     with conn.transaction():
         row = conn.execute(
             """INSERT INTO failed_items
@@ -91,8 +95,10 @@ def record_failure(
                RETURNING attempts""",
             (
                 source_id,
-                entry.url,
-                entry.canonical_url,
+                # Bounded whatever the caller passes: the place that records failures must
+                # not fail itself (canonical_url is a unique key, so a btree row).
+                bounded_key(entry.url, 4 * MAX_URL_BYTES),
+                bounded_key(entry.canonical_url, MAX_URL_BYTES),
                 stage,
                 clean_line(error, 2000) or "unknown error",
                 retryable,
