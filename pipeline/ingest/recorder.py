@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 
 from ..feeds import FeedEntry, ParsedFeed
 from ..feeds.fetch import FeedFetch
+from ..http import FetchResult
 from ..store.staging import record_failure, retry_entries, stage_article, unseen_entries
 from ..stories.engine import Features
 from .collect import Extracted, Failed
@@ -38,12 +39,10 @@ class Recorder:
     def feed_fetched(self, fetched: FeedFetch) -> None:
         """The feed document's fetch: ok (with warnings), not modified, or failed."""
         with self.pool.connection() as conn:
-            record_fetch(
+            self._fetch_row(
                 conn,
-                run_id=self.run_id,
-                source_id=self.source.id,
-                kind="feed",
-                result=fetched.result,
+                "feed",
+                fetched.result,
                 outcome=fetched.outcome,
                 error=fetched.error,
                 warnings=_feed_warnings(fetched.parsed) if fetched.parsed else None,
@@ -71,12 +70,10 @@ class Recorder:
             for extracted, feature in zip(batch, features, strict=True):
                 try:
                     with conn.transaction():
-                        record_fetch(
+                        self._fetch_row(
                             conn,
-                            run_id=self.run_id,
-                            source_id=self.source.id,
-                            kind="article",
-                            result=extracted.result,
+                            "article",
+                            extracted.result,
                             warnings=extracted.warning,
                         )
                         stage_article(
@@ -98,12 +95,10 @@ class Recorder:
         error = f"cannot be staged: {type(exc).__name__}: {exc}"
         log.warning("article %s %s", extracted.entry.url, error)
         with conn.transaction():
-            record_fetch(
+            self._fetch_row(
                 conn,
-                run_id=self.run_id,
-                source_id=self.source.id,
-                kind="article",
-                result=extracted.result,
+                "article",
+                extracted.result,
                 outcome="stage_error",
                 error=error,
             )
@@ -123,12 +118,10 @@ class Recorder:
         while retryable)."""
         error = f"{failure.entry.url}: {failure.error}"
         with self.pool.connection() as conn, conn.transaction():
-            record_fetch(
+            self._fetch_row(
                 conn,
-                run_id=self.run_id,
-                source_id=self.source.id,
-                kind="article",
-                result=failure.result,
+                "article",
+                failure.result,
                 outcome=failure.outcome,
                 error=failure.error,
             )
@@ -141,6 +134,19 @@ class Recorder:
                 retryable=failure.retryable,
             )
         log.warning("feed %s: article %s", self.source.name, error)
+
+    def _fetch_row(
+        self, conn: Any, kind: str, result: FetchResult, **details: str | int | None
+    ) -> None:
+        """This feed's row in news.fetches for one fetch (the feed's or an article's)."""
+        record_fetch(
+            conn,
+            run_id=self.run_id,
+            source_id=self.source.id,
+            kind=kind,
+            result=result,
+            **details,  # type: ignore[arg-type]
+        )
 
     def feed_done(self, fetched: FeedFetch) -> None:
         """Save the feed's validators: the next poll is conditional, and a 304 then means
