@@ -10,9 +10,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from pipeline.config import (
-    load_config,
-)
+from pipeline.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG = REPO / "config" / "feeds.yaml"

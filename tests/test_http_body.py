@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import re
 import zlib
 from collections.abc import Callable, Iterator
 
@@ -14,6 +15,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from pipeline.http import Fetcher, FetchOutcome
+from pipeline.http.body import BodyError, decoded
 
 
 @pytest.mark.parametrize(
@@ -93,3 +95,46 @@ def test_gzip_bomb_stops_at_the_cap(
     result = get(fetcher, server.url_for("/bomb"))
     assert result.outcome is FetchOutcome.TOO_LARGE
     assert CAP < result.bytes_read <= CAP + 64 * 1024  # decoding stopped right at the cap
+
+
+def inflate(chunks: list[bytes], encoding: str | None) -> bytes:
+    return b"".join(decoded(iter(chunks), encoding))
+
+
+def test_decoding_yields_bounded_pieces_however_large_a_chunk_inflates() -> None:
+    """What keeps a bomb's memory flat: no piece larger than 64 KiB, even from one chunk."""
+    pieces = list(decoded(iter([gzip.compress(bytes(4 << 20))]), "gzip"))
+    assert sum(map(len, pieces)) == 4 << 20
+    assert max(map(len, pieces)) <= 64 * 1024
+
+
+def test_a_multi_member_gzip_body_is_read_whole() -> None:
+    body = gzip.compress(b"first ") + gzip.compress(b"second")
+    split = [body[:7], body[7:30], body[30:]]  # members cut across network chunks
+    assert inflate(split, "gzip") == b"first second"
+    assert inflate(split, "x-gzip") == b"first second"
+
+
+def test_bytes_after_the_compressed_stream_are_ignored_as_browsers_do() -> None:
+    assert inflate([gzip.compress(b"news") + b"\r\n\r\n"], "gzip") == b"news"
+    assert inflate([zlib.compress(b"news") + b"junk"], "deflate") == b"news"
+
+
+@pytest.mark.parametrize("encoding", [None, "", "identity", " Identity "])
+def test_identity_bodies_pass_through(encoding: str | None) -> None:
+    assert inflate([b"a", b"b"], encoding) == b"ab"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "message"),
+    [
+        ("gzip", b"\x1f\x8b\x09\x00" + b"x" * 20, "cannot decode gzip body: "),  # method 9
+        ("deflate", b"\x78\x9c\xff\xff\xff", "cannot decode deflate body: "),
+        ("gzip, compress", b"", "unsupported Content-Encoding 'compress'"),
+    ],
+)
+def test_a_body_that_cannot_be_decoded_is_a_body_error(
+    encoding: str, body: bytes, message: str
+) -> None:
+    with pytest.raises(BodyError, match=re.escape(message)):
+        inflate([body], encoding)

@@ -12,7 +12,7 @@ from fetching import CAP, make_settings, resolver_for
 from pytest_httpserver import HTTPServer
 
 from pipeline.http import Fetcher, FetchOutcome, netguard
-from pipeline.http.netguard import UnsafeURLError, check_address, check_url
+from pipeline.http.netguard import PrivateHosts, UnsafeURLError, check_address, check_url
 
 
 @pytest.fixture
@@ -193,3 +193,46 @@ def test_check_url_accepts_public_urls() -> None:
     check_url("https://www.tagesschau.de/xml/rss2/", allow_private=False)
     check_url("http://93.184.215.14:8080/feed", allow_private=False)
     check_url("http://127.0.0.1:8080/", allow_private=True)
+
+
+@pytest.mark.parametrize(
+    ("entries", "url", "allowed"),
+    [
+        (["intranet.example"], "http://intranet.example:8080/feed", True),  # any port
+        (["intranet.example:8080"], "http://INTRANET.example:8080/feed", True),
+        (["intranet.example:8080"], "http://intranet.example:8081/feed", False),
+        (["intranet.example:80"], "http://intranet.example/feed", True),  # the scheme's port
+        (["intranet.example:443"], "http://intranet.example/feed", False),
+        (["[fd00::1]:443"], "https://[fd00::1]/feed", True),
+        (["10.1.2.3"], "http://10.1.2.4/", False),
+        (["intranet.example"], "http://wiki.intranet.example/", False),  # not a suffix rule
+        (["intranet.example"], "http://intranet.example:99999/", False),  # not a valid URL
+    ],
+)
+def test_private_hosts_exempt_only_the_exact_host_and_port(
+    entries: list[str], url: str, allowed: bool
+) -> None:
+    assert PrivateHosts(entries).allows_url(url) is allowed
+
+
+def test_a_listed_intranet_host_is_fetched_and_nothing_else_on_its_address(
+    server: HTTPServer,
+) -> None:
+    server.expect_request("/feed").respond_with_data("intranet feed")
+    server.expect_request("/away").respond_with_data(
+        "", status=302, headers={"Location": f"http://wiki.example:{server.port}/feed"}
+    )
+    resolver = resolver_for({"intranet.example": ["127.0.0.1"], "wiki.example": ["127.0.0.1"]})
+    listed = [f"intranet.example:{server.port}"]
+    with Fetcher(make_settings(), private_hosts=listed, resolver=resolver) as guarded:
+        allowed = guarded.get(f"http://intranet.example:{server.port}/feed", max_bytes=CAP)
+        other_name = guarded.get(f"http://wiki.example:{server.port}/feed", max_bytes=CAP)
+        by_address = guarded.get(f"http://127.0.0.1:{server.port}/feed", max_bytes=CAP)
+        redirected = guarded.get(f"http://intranet.example:{server.port}/away", max_bytes=CAP)
+    assert allowed.ok, allowed.error
+    assert allowed.content == b"intranet feed"
+    for refused in (other_name, by_address, redirected):
+        assert refused.outcome is FetchOutcome.REFUSED, refused.error
+    assert redirected.error is not None
+    assert "(resolved from wiki.example)" in redirected.error
+    assert [request.path for request, _ in server.log] == ["/feed", "/away"]

@@ -7,15 +7,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from fetching import get, make_settings
-from hostile_http import (
-    closed_port,
-)
+from fetching import get, make_settings, resolver_for
+from hostile_http import closed_port
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pipeline.http import Fetcher, FetchOutcome
-from pipeline.http.robots import ROBOTS_MAX_BYTES
+from pipeline.http.robots import ROBOTS_MAX_BYTES, robots_url
 
 
 def test_robots_txt_over_the_cap_is_parsed_up_to_it(server: HTTPServer, fetcher: Fetcher) -> None:
@@ -152,3 +150,40 @@ def test_robots_crawl_delay_spaces_requests(server: HTTPServer, fetcher: Fetcher
     assert first.ok
     assert second.ok
     assert starts[1] - starts[0] >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://News.Example/a/b?c=1#d", "https://news.example/robots.txt"),
+        ("HTTP://news.example:8080/x", "http://news.example:8080/robots.txt"),
+    ],
+)
+def test_one_robots_txt_per_origin(url: str, expected: str) -> None:
+    assert robots_url(url) == expected
+
+
+def test_robots_redirecting_too_often_allows_everything(
+    server: HTTPServer, fetcher: Fetcher
+) -> None:
+    """RFC 9309 2.3.1.2: past the redirect limit a crawler may treat robots.txt as absent."""
+    for hop in range(6):
+        target = "/robots.txt" if hop == 0 else f"/r{hop}"
+        server.expect_request(target).respond_with_data(
+            "", status=301, headers={"Location": f"/r{hop + 1}"}
+        )
+    server.expect_request("/page").respond_with_data("hello")
+    assert get(fetcher, server.url_for("/page"), check_robots=True).ok
+
+
+def test_an_origin_the_guard_refuses_is_refused_not_blamed_on_robots(server: HTTPServer) -> None:
+    """A name resolving to a private address: the article is REFUSED (the guard's reason, not
+    retried later), not ROBOTS_UNAVAILABLE, and nothing reaches the server."""
+    resolver = resolver_for({"news.example": ["127.0.0.1"]})
+    with Fetcher(make_settings(), resolver=resolver) as guarded:
+        result = get(guarded, f"http://news.example:{server.port}/page", check_robots=True)
+    assert result.outcome is FetchOutcome.REFUSED
+    assert result.error is not None
+    assert "(resolved from news.example) is a loopback address" in result.error
+    assert not result.retryable
+    assert server.log == []
