@@ -3,10 +3,13 @@ date, never a shifted one, and never costs the article."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from articlepage import BODY_DE, page
 
 from pipeline.extract import extract_article
+from pipeline.extract.dates import page_date
 
 
 @pytest.mark.parametrize(
@@ -33,3 +36,25 @@ def test_htmldate_guard_is_installed_where_trafilatura_calls_it() -> None:
     from pipeline.extract.dates import _find_date_or_none
 
     assert trafilatura.metadata.find_date is _find_date_or_none
+
+
+@pytest.mark.parametrize(
+    ("value", "moment"),
+    [
+        ("2024-07-03T10:15:00+0200", datetime(2024, 7, 3, 8, 15, tzinfo=UTC)),
+        ("2024-07-03T10:15:00-1400", datetime(2024, 7, 4, 0, 15, tzinfo=UTC)),
+        ("2024-07-03", datetime(2024, 7, 3, tzinfo=UTC)),  # a day only: midnight UTC
+    ],
+)
+def test_page_dates_are_aware_moments(value: str, moment: datetime) -> None:
+    parsed = page_date(value)
+    assert parsed == moment
+    assert parsed is not None
+    assert parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "value", ["2024-07-03T10:15:00+1500", "2024-07-03T10:15:00-2359", "yesterday", "", None]
+)
+def test_an_impossible_or_unreadable_page_date_is_unknown(value: str | None) -> None:
+    assert page_date(value) is None

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from feeddocs import item, parse, rss
 
+from pipeline.feeds.repair import sanitise_character_references
+
 
 @pytest.mark.parametrize(
     ("reference", "expected"),
@@ -42,3 +44,28 @@ def test_invalid_references_in_utf16_are_repaired_in_utf16() -> None:
     feed = parse(document.encode("utf-16"))
     assert feed.entries[0].title == "X\ufffdY"
     assert feed.repaired_references == 1
+
+
+def test_repair_counts_and_replaces_only_what_xml_forbids() -> None:
+    document = b"<t>&#xD800; &#65; &#x1; &#x10FFFF; &#x110000 &#9;</t>"
+    repaired, count = sanitise_character_references(document)
+    assert count == 3  # the surrogate, the control character, the one beyond U+10FFFF
+    assert repaired == b"<t>&#xFFFD; &#65; &#32; &#x10FFFF; &#xFFFD; &#9;</t>"
+
+
+def test_a_document_without_bad_references_comes_back_as_it_was() -> None:
+    document = "<t>Grüße &amp; &#228; &#x1F600;</t>".encode()
+    assert sanitise_character_references(document) == (document, 0)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_wide_documents_are_repaired_in_their_own_encoding(codec: str) -> None:
+    text = '<?xml version="1.0"?><t>a&#xDFFF;b</t>'
+    repaired, count = sanitise_character_references(text.encode(codec))
+    assert count == 1
+    assert repaired.decode(codec) == text.replace("&#xDFFF;", "&#xFFFD;")
+
+
+def test_a_document_that_is_not_what_its_byte_order_mark_says_is_left_to_the_parser() -> None:
+    broken = b"\xff\xfe<\x00t\x00\x00\xd8"  # UTF-16-LE mark, then a lone high surrogate
+    assert sanitise_character_references(broken) == (broken, 0)
