@@ -23,6 +23,8 @@ from psycopg import sql
 from pytest_httpserver import HTTPServer
 
 if TYPE_CHECKING:
+    from newssite import NewsSite
+
     from pipeline.http import Fetcher
 
 REPO = Path(__file__).resolve().parent.parent
@@ -183,6 +185,14 @@ def fetcher() -> Iterator[Fetcher]:
 
     with local_fetcher() as instance:
         yield instance
+
+
+@pytest.fixture
+def site(httpserver_ipv4: HTTPServer) -> NewsSite:
+    """An empty site (tests/newssite.py) on the IPv4 test server: add pages and feeds."""
+    from newssite import NewsSite
+
+    return NewsSite(httpserver_ipv4)
 
 
 @pytest.fixture

@@ -26,11 +26,6 @@ SETTINGS = FetchSettings.model_validate(TEST_FETCH_SETTINGS)
 
 
 @pytest.fixture
-def site(httpserver_ipv4: HTTPServer) -> NewsSite:
-    return NewsSite(httpserver_ipv4)
-
-
-@pytest.fixture
 def fetcher() -> Iterator[Fetcher]:
     with Fetcher(SETTINGS, allow_private_networks=True) as guarded:
         yield guarded
