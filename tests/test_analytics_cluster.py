@@ -3,13 +3,13 @@ store step, in a scratch schema of a real PostgreSQL that is dropped afterwards.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
 import pytest
+from cluster_lines import BUDGET, FLOOD, line
 
 from pipeline.analytics.cluster import (
     InputArticle,
@@ -22,18 +22,6 @@ from pipeline.analytics.cluster import (
 from pipeline.config import DedupSettings
 
 SETTINGS = DedupSettings(embeddings=False)  # the lexical engine: no model to load
-BUDGET = (
-    "Der Stadtrat von Mühlbach hat am Dienstagabend den Haushalt für das kommende Jahr "
-    "beschlossen. Die größten Posten sind die Sanierung der Grundschule und neue Radwege."
-)
-FLOOD = (
-    "Nach tagelangem Regen ist der Pegel der Nahe bei Bad Kreuznach über die Marke von vier "
-    "Metern gestiegen. Die Feuerwehr hat in der Nacht Sandsäcke an der Uferstraße verteilt."
-)
-
-
-def line(**fields: Any) -> str:
-    return json.dumps(fields)
 
 
 def scratch_schemas(conn: psycopg.Connection[Any]) -> list[str]:

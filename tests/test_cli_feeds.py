@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
+from cli_runner import Run, news_ingest
 from conftest import TEST_FETCH_SETTINGS, run_cli, write_config
 from feedsite import ARTICLES, home_page, publish_atom, publish_rss, rss_link
 from newssite import NewsSite
 from pytest_httpserver import HTTPServer
-from typer.testing import CliRunner
 
-from pipeline.cli import app
 from pipeline.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,22 +19,6 @@ SHIPPED_CONFIG = REPO / "config" / "feeds.yaml"
 SCHEMA_FILE = REPO / "config" / "feeds.schema.json"
 
 NEWEST = max(article.published for article in ARTICLES).astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def news_ingest(*args: str) -> Run:
-    """The real CLI app, in this process: a new interpreter per call would cost seconds each.
-    The local site keeps serving meanwhile (its server runs in a thread)."""
-    result = CliRunner().invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return Run(result.exit_code, result.stdout, result.stderr)
 
 
 def news_ingest_process(*args: str) -> Run:
