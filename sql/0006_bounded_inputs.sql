@@ -13,7 +13,7 @@
 --   story_terms.term: stems of at most 6 characters (stories/profile.py)
 --   sources.name: the config's feed names (64 ASCII characters at most)
 --   runs.id, fetches.run_id: run ids the pipeline (or Airflow) writes
--- tests/test_migrations.py::test_every_text_index_is_audited fails when an index on a text
+-- tests/test_store_migrations.py::test_every_text_index_is_audited fails when an index on a text
 -- column is added without being listed there. What the audit misses, the store step
 -- quarantines: the row goes to failed_items (stage 'store') and its batch goes on.
 

@@ -33,6 +33,13 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from pytest_httpserver import HTTPServer
 
+# What v_daily_stories must hold, computed independently from the tables.
+EXPECTED_DAILY = """
+    SELECT (coalesce(a.published_at, a.fetched_at) AT TIME ZONE 'UTC')::date AS day,
+           a.source_id, count(*) AS articles, count(DISTINCT a.story_id) AS stories
+    FROM articles a GROUP BY 1, 2 ORDER BY 1, 2"""
+ACTUAL_DAILY = "SELECT day, source_id, articles, stories FROM v_daily_stories ORDER BY 1, 2"
+
 #: Outlets of the synthetic newsroom: name → language of most of its articles.
 SYNTHETIC_SOURCES: dict[str, str] = {
     "tagesblatt": "de",

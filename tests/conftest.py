@@ -15,10 +15,17 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 from psycopg import sql
+from pytest_httpserver import HTTPServer
+
+if TYPE_CHECKING:
+    from newssite import NewsSite
+
+    from pipeline.http import Fetcher
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -148,6 +155,44 @@ def write_config(
     path = directory / "feeds.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="module")
+def threaded_server() -> Iterator[HTTPServer]:
+    """A threaded local HTTP server, so slow handlers and concurrent requests do not queue.
+
+    Shared by a test module because stopping one takes half a second (werkzeug's poll
+    interval).
+    """
+    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    httpserver.start()
+    yield httpserver
+    httpserver.stop()
+
+
+@pytest.fixture
+def server(threaded_server: HTTPServer) -> Iterator[HTTPServer]:
+    """The module's threaded server with no handlers and an empty log."""
+    threaded_server.clear()
+    yield threaded_server
+    threaded_server.clear()
+
+
+@pytest.fixture
+def fetcher() -> Iterator[Fetcher]:
+    """A fetcher with the strict settings of tests/fetching.py, allowed to reach 127.0.0.1."""
+    from fetching import local_fetcher
+
+    with local_fetcher() as instance:
+        yield instance
+
+
+@pytest.fixture
+def site(httpserver_ipv4: HTTPServer) -> NewsSite:
+    """An empty site (tests/newssite.py) on the IPv4 test server: add pages and feeds."""
+    from newssite import NewsSite
+
+    return NewsSite(httpserver_ipv4)
 
 
 @pytest.fixture

@@ -9,14 +9,17 @@ import pytest
 
 from pipeline.config import ConfigError, load_config
 from pipeline.config.edit import (
+    SCHEMA_COMMAND,
     ConfigEditError,
     NewFeed,
     collect_problems,
     default_feed_name,
     feed_with_url,
     plan_append,
+    render_config_schema,
 )
 
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "config" / "feeds.schema.json"
 NEW = NewFeed("neu", "https://neu.example/rss", "de")
 NEW_LINES = ["name: neu", "url: https://neu.example/rss", "language: de"]
 
@@ -192,3 +195,9 @@ def test_collect_problems_adds_duplicates_to_schema_errors(tmp_path: Path) -> No
 
 def test_collect_problems_of_a_valid_file(tmp_path: Path) -> None:
     assert collect_problems(config_file(tmp_path, "feeds: []\n")) == []
+
+
+def test_committed_schema_is_current() -> None:
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == render_config_schema(), (
+        f"config/feeds.schema.json is stale: regenerate it with `{SCHEMA_COMMAND}`"
+    )

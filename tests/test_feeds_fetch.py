@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 from newssite import NewsSite
-from pytest_httpserver import HTTPServer
 
 from pipeline.config import FetchSettings
 from pipeline.feeds.fetch import fetch_feed
@@ -16,11 +15,6 @@ SETTINGS = FetchSettings(connect_timeout=2, read_timeout=2, total_timeout=5, max
 RSS = """<rss version="2.0"><channel><title>Kurier</title><link>https://k.example/</link>
 <item><title>{title}</title><link>https://k.example/a</link>
 <pubDate>Wed, 03 Jul 2024 10:15:00 +0200</pubDate></item></channel></rss>"""
-
-
-@pytest.fixture
-def site(httpserver_ipv4: HTTPServer) -> NewsSite:
-    return NewsSite(httpserver_ipv4)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 from newssite import NewsSite, fixture_article, render_article_page
-from pytest_httpserver import HTTPServer
 
 from pipeline.config import Feed, FetchSettings
 from pipeline.feeds import FeedEntry
@@ -18,11 +17,6 @@ SETTINGS = FetchSettings(
     connect_timeout=2, read_timeout=2, total_timeout=5, max_retries=0, respect_robots=False
 )
 FEED = Feed(name="kurier", url="https://kurier.example/feed.xml")
-
-
-@pytest.fixture
-def site(httpserver_ipv4: HTTPServer) -> NewsSite:
-    return NewsSite(httpserver_ipv4)
 
 
 @pytest.fixture

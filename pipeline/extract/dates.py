@@ -53,7 +53,7 @@ def _find_date_or_none(*args: Any, **kwargs: Any) -> str | None:
 
 
 # trafilatura calls htmldate through the name it imported into trafilatura.metadata; that
-# name is the one place to put the guard. test_extract.py fails if it moves.
+# name is the one place to put the guard. tests/test_extract_dates.py fails if it moves.
 if not callable(getattr(trafilatura.metadata, "find_date", None)):
     raise RuntimeError("trafilatura.metadata.find_date is gone: adapt pipeline.extract.dates")
 _htmldate_find_date = trafilatura.metadata.find_date

@@ -188,7 +188,8 @@ def _replace_pool(transport: httpx.HTTPTransport, pool: httpcore.ConnectionPool)
 
     httpx 0.28 builds its httpcore pool inside HTTPTransport.__init__ and has no parameter for
     a network backend, so this swaps the private `_pool`: the only private attribute we touch.
-    test_fetch.py::test_httpx_transport_keeps_its_pool_in_private_attribute fails if it moves.
+    tests/test_http_transport.py::test_httpx_transport_keeps_its_pool_in_private_attribute
+    fails if it moves.
     """
     old = getattr(transport, "_pool", None)
     if not isinstance(old, httpcore.ConnectionPool):

@@ -1,4 +1,5 @@
-"""Config validation: editors get every problem with file, line and feed name."""
+"""pipeline.config.load: reading feeds.yaml; editors get every problem with file, line and
+feed name."""
 
 from __future__ import annotations
 
@@ -28,15 +29,6 @@ def test_shipped_config_is_valid() -> None:
     assert 10 <= len(config.feeds) <= 20
     assert {feed.language for feed in config.feeds} >= {"de", "en"}
     assert config.allow_private_networks is False
-
-
-def test_minimal_feed_gets_defaults(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, "feeds:\n  - name: a\n    url: https://a.example/rss\n"))
-    (feed,) = config.feeds
-    assert feed.enabled is True
-    assert feed.language is None
-    assert config.allow_private_networks is False
-    assert config.enabled_feeds == [feed]
 
 
 def test_unknown_key_names_feed_line_and_field(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""The store step's safety net: a staged row PostgreSQL refuses is quarantined, never a
-stalled batch; failed_items takes any value."""
+"""pipeline.store.store_step: staged articles into news.articles and their stories; a
+staged row PostgreSQL refuses is quarantined, never a stalled batch."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 import psycopg
 
 from pipeline.config import DedupSettings
-from pipeline.feeds import FeedEntry
 from pipeline.record import ArticleRecord
-from pipeline.store.staging import record_failure, stage_article
+from pipeline.store.staging import stage_article
 from pipeline.store.store_step import store_staged
 from pipeline.stories.factory import build_engine
 
@@ -65,22 +64,3 @@ def test_a_row_the_database_refuses_is_quarantined_and_the_batch_goes_on(
     # The next store step is not blocked by anything left behind.
     _stage(conn, source_id, "https://s.example/later", "later", TEXT + "Noch ein Schluss.")
     assert store_staged(conn, engine, schema="news").quarantined == {}
-
-
-def test_failed_items_take_any_value(conn: psycopg.Connection) -> None:
-    huge = "https://s.example/" + "x" * 100_000
-    entry = FeedEntry(huge, huge, "g" * 10_000, "T", None, None)
-    assert (
-        record_failure(
-            conn, source_id=None, entry=entry, stage="fetch", error="e" * 10**6, retryable=True
-        )
-        == 1
-    )
-    assert (
-        record_failure(
-            conn, source_id=None, entry=entry, stage="fetch", error="again", retryable=True
-        )
-        == 2
-    )
-    (key,) = conn.execute("SELECT canonical_url FROM failed_items").fetchone()
-    assert len(key.encode()) <= 2048
