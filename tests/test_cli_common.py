@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import typer
+from conftest import run_cli, write_config
+from pytest_httpserver import HTTPServer
 
 from pipeline.cli.common import load_or_exit, plural
 
@@ -58,3 +60,27 @@ def test_a_missing_config_is_one_problem(
         load_or_exit(tmp_path / "nope.yaml")
     err = " ".join(capsys.readouterr().err.split())
     assert err == f"error {tmp_path / 'nope.yaml'}: file not found"
+
+
+def test_values_that_look_like_markup_are_printed_as_they_are(
+    tmp_path: Path, httpserver_ipv4: HTTPServer
+) -> None:
+    """Config values, URLs and server messages reach the console; rich must not read
+    "[/red]" in them as markup (it would raise, and the command would end in a traceback)."""
+    httpserver_ipv4.expect_request("/feed[/red].xml").respond_with_data(
+        "[/x] not a feed [bold]", content_type="text/html"
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('feeds:\n  - name: a\n    url: "https://x.example/"\n    language: "[/x]"\n')
+    problem = run_cli("feeds", "validate", "--config", str(bad), check=False)
+    assert problem.returncode == 1
+    assert "(got '[/x]')" in problem.stdout + problem.stderr
+    assert "Traceback" not in problem.stderr
+
+    url = httpserver_ipv4.url_for("/feed[/red].xml")
+    config = write_config(tmp_path, {"odd": url})
+    listed = run_cli("feeds", "list", "--config", str(config))
+    assert "/feed[/red].xml" in listed.stdout
+    checked = run_cli("feeds", "check", "--config", str(config), check=False)
+    assert checked.returncode == 1
+    assert "Traceback" not in checked.stderr

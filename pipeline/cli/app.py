@@ -202,6 +202,7 @@ def _print_summary(report: Any) -> None:
             # One line per feed, however long: logs and grep keep it whole.
             out.print(
                 f"[red]{summary.feed}[/red]: {escape(summary.error)}",
+                markup=True,
                 highlight=False,
                 soft_wrap=True,
             )

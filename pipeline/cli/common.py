@@ -8,12 +8,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..config import Config, ConfigError, load_config
 
 # Piped output (logs, CI, `| less`) gets a wide console so tables are not truncated.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+# markup=False: what we print quotes feeds, servers and config files, and rich would read
+# "[/x]" in a URL or an error message as markup (and raise). Styled lines opt in with
+# markup=True and escape() every value they quote.
+out = Console(width=None if sys.stdout.isatty() else 160, markup=False)
+err = Console(stderr=True, markup=False)
 
 ConfigOption = Annotated[
     Path | None,
@@ -35,7 +39,13 @@ def load_or_exit(config_path: Path | None) -> Config:
         return load_config(config_path)
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"[red]error[/red] {problem}", markup=True, highlight=False)
+            # The problem quotes the file's own values: never markup, never wrapped.
+            err.print(
+                f"[red]error[/red] {escape(str(problem))}",
+                markup=True,
+                highlight=False,
+                soft_wrap=True,
+            )
         raise typer.Exit(1) from None
 
 

@@ -236,7 +236,7 @@ def _print_problems(problems: list[ConfigProblem]) -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error[/red] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
