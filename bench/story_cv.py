@@ -1,17 +1,33 @@
 """Grouped K-fold CV of the whole story engine, with same-run baselines (issue 8).
 
 Every method clusters ALL articles of the data set in file order (as the acceptance runs
-`news-ingest cluster` over the whole held-out file) with constants fitted on the training
-pairs of the fold only, and is scored on the test fold's pairs (bench/cv_core.py).
+`news-ingest cluster` over the whole held-out file: same density of unrelated articles,
+same chances to chain) with constants fitted on the training pairs of the fold only, and
+is scored on the test fold's pairs (bench/cv_core.py). Embeddings come from the disk cache
+of bench/story_signals.py.
 
 Methods:
-* `shipped/postgres`: today's engine through the real `pipeline.cluster.cluster` (Postgres,
-  store step, all four layers), its two regressions refitted per fold; threshold either
-  the shipped 0.44 (chosen on all of dev: optimistic) or the fold's best pairwise cut;
 * baselines, pairwise (no clustering): tf-idf word cosine and each encoder's cosine, the
-  test pairs cut at the threshold that maximises F1 on the training pairs.
+  test pairs cut at the threshold that maximises F1 on the training pairs;
+* `shipped/postgres` (--shipped): today's engine through the real `pipeline.cluster.cluster`
+  (Postgres, store step, all four layers), its two regressions refitted per fold; threshold
+  either the shipped 0.44 (chosen on all of dev: optimistic) or the fold's best cut;
+* v2 variants (--variants, see VARIANTS): bench/story_engine_v2.py, weights and threshold
+  fitted per fold (--threshold pairwise|stream|fixed values);
+* the e5 cascade (--cascade widths): the cheap model decides unless unsure.
 
-    .venv/bin/python bench/story_cv.py --data /work/shared/data/semeval22-dev --shipped
+--fit VARIANT fits on ALL pairs, prints the constants for pipeline/stories and runs the
+tests' story fixtures (bench/story_fixtures.py) with and without dates.
+
+The table of /work/notes/issue8-research.md:
+
+    .venv/bin/python bench/story_cv.py --data /work/shared/data/semeval22-dev --shipped \
+        --variants use+terms/top3,e5+use+terms/top3 --threshold pairwise --seeds 3 \
+        --cascade 0.35,0.5,1.0 --cascade-top 1 \
+        --cascade-cheap use+terms/top3 --cascade-full e5+use+terms/top3
+    .venv/bin/python bench/story_cv.py --data /work/shared/data/semeval22-dev \
+        --fit e5+use+terms/top3 --threshold pairwise --cascade 0.5 --cascade-top 1 \
+        --cascade-cheap use+terms/top3
 """
 
 from __future__ import annotations

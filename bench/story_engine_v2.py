@@ -17,7 +17,14 @@ Features of an article x against a candidate story S (Miranda et al. 2018 in spi
   sides have a date (0 and the days 0 otherwise), or the shipped hand-set prior.
 
 Cross-lingual candidates (no member in x's language) are scored by a second model over
-the language-independent features only, fitted on the same monolingual pairs.
+the language-independent features only, fitted on the same monolingual pairs; e5 cosines
+of articles in different languages get an unsupervised shift (`language_shift`).
+
+Stories are scored either on story-level features (`Model.aggregate = "max"`) or as the
+mean P of their best three members ("top3", the shipped anti-chaining rule). An optional
+`Cascade` rescoring with e5 only where the cheap model is unsure bounds the e5 cost.
+
+Imported by bench/story_cv.py (which puts the repository on sys.path).
 """
 
 from __future__ import annotations
