@@ -272,6 +272,35 @@ def run_variant(
     return result
 
 
+def fidelity(data: Dataset, cache: EmbeddingCache, admin_url: str) -> None:
+    """The research engine with today's constants (top-3 aggregation, no e5) against the
+    real `cluster` in Postgres: how many labelled pairs they decide alike."""
+    from pipeline.cluster import cluster
+
+    corpus = build_corpus(data, cache, None, shift="")
+    shipped = v2.Model(
+        {
+            "bias": sim.MONO_WEIGHTS["bias"],
+            "use_max": sim.MONO_WEIGHTS["embedding"],
+            "terms_max": sim.MONO_WEIGHTS["terms"],
+        },
+        {"bias": sim.CROSS_WEIGHTS["bias"], "use_max": sim.CROSS_WEIGHTS["embedding"]},
+        sim.SAME_STORY_THRESHOLD,
+        aggregate="top3",
+    )
+    engine = v2.run(corpus, shipped)
+    memory = {a.id: engine.story_of[i] for i, a in enumerate(data.articles)}
+    with temporary_database(admin_url, "story_fidelity") as url, cached_use_embeddings(cache):
+        postgres = dict(cluster(data.articles, DedupSettings(), url=url))
+    for name, story_of in (("research engine", memory), ("postgres cluster", postgres)):
+        scores = score_pairs(story_of, data.pairs)
+        print(f"  {name}: " + ", ".join(f"{n} {s.f1:.3f}" for n, s in scores.items()))
+    alike = sum(
+        (memory[p.id1] == memory[p.id2]) == (postgres[p.id1] == postgres[p.id2]) for p in data.pairs
+    )
+    print(f"  labelled pairs decided alike: {alike} of {len(data.pairs)}")
+
+
 def _rounded(weights: dict[str, float]) -> dict[str, float]:
     return {name: round(value, 3) for name, value in weights.items()}
 
@@ -367,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         default="",
         help="a variant: fit it on ALL pairs, print its constants, run the fixtures",
     )
+    parser.add_argument(
+        "--fidelity", action="store_true", help="research engine vs Postgres cluster"
+    )
     parser.add_argument("--diagnose", default="", help="a variant: in-sample error anatomy")
     args = parser.parse_args(argv)
 
@@ -407,6 +439,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.threshold in ("stream", "pairwise")
         else [float(t) for t in args.threshold.split(",")]
     )
+    if args.fidelity:
+        fidelity(data, cache, args.admin_url)
+        return
     if args.fit:
         corpus = build_corpus(data, cache, args.e5_view, args.shift)
         labelled = positions(data)
