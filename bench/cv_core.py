@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.cluster import InputArticle, parse_line
-from pipeline.evaluation import LabelledPair, PairScores, load_pairs, score_pairs, subsets
+from pipeline.analytics.cluster import InputArticle, parse_line
+from pipeline.analytics.evaluation import LabelledPair, PairScores, load_pairs, score_pairs, subsets
 
 SUBSET_ORDER = ("overall", "monolingual", "de-de", "cross-lingual", "de-en")
 

@@ -61,8 +61,8 @@ from cv_core import (
 from story_fixtures import fixture_inputs, fixture_problems
 from story_signals import DEFAULT_CACHE, EmbeddingCache
 
+from pipeline.analytics.evaluation import score_pairs
 from pipeline.config import DedupSettings
-from pipeline.evaluation import score_pairs
 from pipeline.stories import profile as prof
 from pipeline.stories import similarity as sim
 
@@ -139,7 +139,7 @@ class ShippedEngine:
 def postgres_method(
     engine: ShippedEngine, data: Dataset, url: str, fixed_threshold: float | None
 ) -> Callable[[np.ndarray], Clustering]:
-    from pipeline.cluster import cluster
+    from pipeline.analytics.cluster import cluster
 
     def method(train: np.ndarray) -> Clustering:
         mono, cross, cut = engine.fit(train)
@@ -275,7 +275,7 @@ def run_variant(
 def fidelity(data: Dataset, cache: EmbeddingCache, admin_url: str) -> None:
     """The research engine with today's constants (top-3 aggregation, no e5) against the
     real `cluster` in Postgres: how many labelled pairs they decide alike."""
-    from pipeline.cluster import cluster
+    from pipeline.analytics.cluster import cluster
 
     corpus = build_corpus(data, cache, None, shift="")
     shipped = v2.Model(

@@ -15,7 +15,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from newssite import SEED_STORY, load_fixture_articles, load_seed  # noqa: E402
 
-from pipeline.cluster import InputArticle  # noqa: E402
+from pipeline.analytics.cluster import InputArticle  # noqa: E402
 
 NEGATIVES = REPO / "tests" / "fixtures" / "story_negatives"
 MODI = ("putin-empfaengt-modi-moskau", "01_putin_empfaengt_modi_moskau")
