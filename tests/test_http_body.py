@@ -138,3 +138,16 @@ def test_a_body_that_cannot_be_decoded_is_a_body_error(
 ) -> None:
     with pytest.raises(BodyError, match=re.escape(message)):
         inflate([body], encoding)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [("gzip", gzip.compress), ("deflate", zlib.compress)],
+)
+def test_a_stream_that_stops_early_is_an_error_not_half_a_page(
+    encoding: str, compress: object
+) -> None:
+    whole = compress(("<p>" + "Ein Satz über den Gipfel. " * 400 + "</p>").encode())  # type: ignore[operator]
+    with pytest.raises(BodyError, match=f"truncated {encoding} body"):
+        inflate([whole[: len(whole) // 2]], encoding)
+    assert inflate([], encoding) == b""  # an empty body is not a truncated one

@@ -39,9 +39,11 @@ def _inflate(chunks: Iterable[bytes], *, gzip: bool) -> Iterator[bytes]:
     wbits = 16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS
     inflater = zlib.decompressobj(wbits)
     first = True
+    received = False
     try:
         for chunk in chunks:
             data = chunk
+            received = received or bool(data)
             if first and data and not gzip:
                 first = False
                 if not _has_zlib_header(data):
@@ -65,6 +67,10 @@ def _inflate(chunks: Iterable[bytes], *, gzip: bool) -> Iterator[bytes]:
     except zlib.error as exc:
         kind = "gzip" if gzip else "deflate"
         raise BodyError(f"cannot decode {kind} body: {exc}") from None
+    if received and not inflater.eof:
+        # The stream stopped mid-way (a dropped or cut transfer): half a page would be
+        # stored as if it were the article.
+        raise BodyError(f"truncated {'gzip' if gzip else 'deflate'} body: the stream ends early")
 
 
 def _has_zlib_header(data: bytes) -> bool:
