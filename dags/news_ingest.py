@@ -105,7 +105,8 @@ def news_ingest() -> None:
         from pipeline.ingest import failed_feeds, store_articles
 
         run_id, url = get_current_context()["run_id"], database_url()
-        log.info("stored: %s", store_articles(load_news_config(), run_id=run_id, url=url))
+        stored = store_articles(load_news_config(), run_id=run_id, url=url)
+        log.info("stored: %s", dict(stored.totals()) or "nothing new")
         return feeds_to_retry(failed_feeds(run_id=run_id, url=url))
 
     @task(
@@ -128,7 +129,8 @@ def news_ingest() -> None:
             if not report.transient:
                 raise AirflowFailException(f"{message} (permanent: not retried)")
             raise RuntimeError(message)
-        log.info("stored: %s", store_articles(config, run_id=run_id, url=url))
+        stored = store_articles(config, run_id=run_id, url=url)
+        log.info("stored: %s", dict(stored.totals()) or "nothing new")
         return {**report.as_dict(), "staged": len(report.staged)}
 
     @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[ARTICLES_ASSET])
