@@ -75,7 +75,7 @@ def news_ingest() -> None:
         log.info("%d enabled feeds in %d shards", len(feeds), len(shards))
         for shard in shards:
             log.info("%s: %s", shard.label, ", ".join(shard.feeds))
-        return [shard.as_dict() for shard in shards]
+        return [shard.as_dict(config) for shard in shards]
 
     # No task retries: a failed feed is retried alone by retry_feed, and a shard retry
     # would refetch its 49 healthy feeds and hold up store_articles meanwhile.
@@ -88,10 +88,10 @@ def news_ingest() -> None:
     def collect_shard(shard: dict[str, Any]) -> list[str]:
         """Collect the shard's feeds concurrently; never fail for a feed: log a per-feed
         table and return the failed feeds' names."""
-        from pipeline.ingest import collect_feeds
+        from pipeline.ingest import collect_feeds, shard_config
 
         reports = collect_feeds(
-            load_news_config(),
+            shard_config(shard),  # the run's config, cut down to the shard's feeds
             shard["feeds"],
             run_id=get_current_context()["run_id"],
             url=database_url(),

@@ -4,13 +4,14 @@ from the database, including feeds a dead shard never fetched."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from conftest import write_config
 from newssite import SiteMap
 
-from pipeline.config import Feed
+from pipeline.config import Config, Feed
 from pipeline.ingest import (
     FeedReport,
     begin_run,
@@ -19,6 +20,7 @@ from pipeline.ingest import (
     load_config,
     outcome_table,
     plan_shards,
+    shard_config,
 )
 
 
@@ -73,6 +75,21 @@ def test_shard_labels_name_first_and_last_feed() -> None:
     assert one.label == "shard 1: x … z (3 feeds)"
     assert two.label == "shard 2: w"
     assert one.as_dict() == {"number": 1, "label": one.label, "feeds": ["x", "y", "z"]}
+
+
+def test_a_shard_carries_the_config_cut_down_to_its_feeds() -> None:
+    config = Config(
+        feeds=feeds(("a", "h1"), ("b", "h2"), ("c", "h3")),
+        fetch={"per_host_concurrency": 3},
+        airflow={"feeds_per_task": 2},
+    )
+    first, second = (shard.as_dict(config) for shard in plan_shards(config.feeds, 2))
+    assert json.loads(json.dumps(first)) == first  # XCom-safe
+    mine = shard_config(first)
+    assert [feed.name for feed in mine.feeds] == ["a", "b"]
+    assert mine.fetch == config.fetch
+    assert mine.model_copy(update={"feeds": config.feeds}) == config
+    assert [feed.name for feed in shard_config(second).feeds] == ["c"]
 
 
 def test_feeds_per_task_must_be_positive() -> None:

@@ -31,7 +31,7 @@ from .cycle import (
     store_articles,
 )
 from .runs import FeedSummary, new_run_id
-from .shards import Shard, failed_feeds, outcome_table, plan_shards
+from .shards import Shard, failed_feeds, outcome_table, plan_shards, shard_config
 
 __all__ = [
     "DEFAULT_SCHEDULE",
@@ -54,5 +54,6 @@ __all__ = [
     "refresh_rollups",
     "resolve_config_path",
     "run_cycle",
+    "shard_config",
     "store_articles",
 ]
