@@ -6,7 +6,7 @@ article, folds copies and same-story reports into stories, and stores everything
 the `news` schema of the `news_db` connection.
 
 - **load_feeds** migrates the schema, syncs `news.sources` from the config and splits the
-  enabled feeds into shards of `airflow.feeds_per_task` (default 50; feeds of one host in
+  enabled feeds into shards of `airflow.feeds_per_task` (default 200; feeds of one host in
   one shard, so per-host politeness holds).
 - **collect_shard** is one mapped task per shard, named `shard N: first … last` (pool
   `feed_fetch`): conditional GETs of its feeds, concurrently, then fetch + extract of their
@@ -78,7 +78,7 @@ def news_ingest() -> None:
         return [shard.as_dict(config) for shard in shards]
 
     # No task retries: a failed feed is retried alone by retry_feed, and a shard retry
-    # would refetch its 49 healthy feeds and hold up store_articles meanwhile.
+    # would refetch its healthy feeds and hold up store_articles meanwhile.
     @task(
         map_index_template="{{ task.op_kwargs['shard']['label'] }}",
         pool=FEED_POOL,

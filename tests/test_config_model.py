@@ -171,9 +171,9 @@ def test_the_config_is_frozen() -> None:
         feed.enabled = False  # type: ignore[misc]
 
 
-def test_feeds_per_task_defaults_to_50_and_is_bounded() -> None:
-    assert Config().airflow.feeds_per_task == 50
-    assert Config.model_validate({"airflow": {"feeds_per_task": 200}}).airflow.feeds_per_task == 200
+def test_feeds_per_task_defaults_to_200_and_is_bounded() -> None:
+    assert Config().airflow.feeds_per_task == 200
+    assert Config.model_validate({"airflow": {"feeds_per_task": 50}}).airflow.feeds_per_task == 50
     for wrong in (0, -5, 1001, "many"):
         with pytest.raises(ValidationError, match="feeds_per_task"):
             Config.model_validate({"airflow": {"feeds_per_task": wrong}})

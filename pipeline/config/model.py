@@ -17,7 +17,7 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
 # The news_ingest DAG's schedule when the config sets none (and while it cannot be read).
 DEFAULT_SCHEDULE = "*/15 * * * *"
 # Feeds per collect_shard task of the news_ingest DAG (measured: docs/OPERATORS.md).
-DEFAULT_FEEDS_PER_TASK = 50
+DEFAULT_FEEDS_PER_TASK = 200
 
 
 class _Strict(BaseModel):
@@ -187,7 +187,7 @@ class AirflowSettings(_Strict):
         default=DEFAULT_FEEDS_PER_TASK,
         description="Feeds one collect_shard task fetches (concurrently, feeds of one host "
         "kept together): fewer, bigger tasks pay Airflow's per-task start-up less often; "
-        "smaller ones spread over more workers. 10,000 feeds / 50 = 200 mapped tasks.",
+        "smaller ones spread over more workers. 10,000 feeds / 200 = 50 mapped tasks.",
     )
 
 
