@@ -188,3 +188,24 @@ def test_a_permanently_broken_feed_fails_its_retry_once_and_the_run_but_not_the_
         ).fetchone()
     assert stored == {canonical_url(url) for url in seed_site.served}
     assert stats["failed_feeds"] == ["gone"]
+
+
+def test_workers_skip_the_config_when_they_parse_the_dag_to_run_a_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dag-processor reads the schedule from the config; a worker parsing the file to
+    run one task (Airflow sets the parsing context) must not read 10,000 feeds for it."""
+    from conftest import write_config
+
+    from pipeline.ingest import DEFAULT_SCHEDULE
+
+    monkeypatch.syspath_prepend(str(DAGS))
+    import news_airflow
+
+    config = write_config(tmp_path, {"a": "http://127.0.0.1:1/a.xml"}, schedule="7 * * * *")
+    monkeypatch.setenv("NEWS_INGEST_CONFIG", str(config))
+    assert news_airflow.schedule_from_config() == "7 * * * *"
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "news_ingest")
+    # Not the config's "7 * * * *": the file was not read (the schedule plays no part in
+    # running a task).
+    assert news_airflow.schedule_from_config() == DEFAULT_SCHEDULE
