@@ -60,6 +60,14 @@ PARAGRAPH = (
 )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client closing a kept-alive connection is no error worth a traceback here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FeedFarm:
     """Feeds feed-00001 ... feed-N on `hosts` loopback servers; `phase` says what they answer."""
 
@@ -72,7 +80,7 @@ class FeedFarm:
         self.requests = 0
         self._lock = threading.Lock()
         self.servers = [
-            ThreadingHTTPServer((f"127.0.0.{h + 1}", 0), self._handler()) for h in range(hosts)
+            _QuietServer((f"127.0.0.{h + 1}", 0), self._handler()) for h in range(hosts)
         ]
         for server in self.servers:
             server.daemon_threads = True
@@ -366,7 +374,7 @@ def main() -> None:
         print(
             f"{args.feeds} feeds on {len(farm.servers)} hosts; run 2: {len(farm.changed)} with "
             f"a new article, {broken}"
-            f"; feeds_per_task {args.feeds_per_task or 'from the config (default 50)'}",
+            f"; feeds_per_task {args.feeds_per_task or 'from the config'}",
             flush=True,
         )
 
