@@ -153,6 +153,19 @@ def test_a_feed_answering_500_is_retried_alone_and_fails_by_name(
     assert stats["failed_feeds"] == ["broken"]
     # The shard's fetch and each retry_feed attempt, every one recorded.
     assert attempts == [(500, "http_error")] * (1 + retry.try_number)
+    # The asset event names the failed feed and says why, for whoever consumes it.
+    (extra,) = asset_event_extras(dag_run.run_id)
+    assert extra["failed_feeds"] == ["broken"]
+    assert "500" in extra["feed_errors"]["broken"]
+
+
+def asset_event_extras(run_id: str) -> list[dict[str, Any]]:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = session.query(AssetEvent).filter(AssetEvent.source_run_id == run_id).all()
+        return [dict(event.extra) for event in events if event.source_task_id == "finish_run"]
 
 
 def store_ended_before_retry_started(tis: dict[tuple[str, str | None], Any]) -> bool:
