@@ -159,6 +159,12 @@ class ExtractSettings(_Strict):
         description="Seconds one page may take in a worker process; then the worker is "
         "stopped and the article recorded as failed (retried in a later run).",
     )
+    start_after_pages: Annotated[int, Field(ge=0)] = Field(
+        default=32,
+        description="Pages a cycle extracts in its own process before it starts the worker "
+        "processes: each worker loads the encoder anew (seconds of CPU), which a few new "
+        "articles do not repay; 0 = every page in a worker process.",
+    )
 
 
 class DedupSettings(_Strict):

@@ -134,7 +134,12 @@ class Cycle:
             db.pool(url, schema=schema, max_size=FEED_THREADS + 2) as pool,
             nullcontext(fetcher) if fetcher else Fetcher.from_config(config) as cycle_fetcher,
             # Closed after the article threads that use it (exits run in reverse order).
-            ExtractorPool(workers, config.dedup, timeout=config.extract.timeout)
+            ExtractorPool(
+                workers,
+                config.dedup,
+                timeout=config.extract.timeout,
+                start_after=config.extract.start_after_pages,
+            )
             if workers
             else nullcontext() as pool_of_workers,
             ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="article") as articles,
