@@ -105,12 +105,6 @@ class _Worker:
             raise WorkerDied(f"worker process sent {message!r} instead of being ready")
         self.ready = True
 
-    def is_ready(self) -> bool:
-        """Whether the worker has loaded, without waiting (one thread at a time)."""
-        if not self.ready and self.results.poll(0):
-            self.wait_ready()
-        return self.ready
-
     def run(self, task: tuple[Any, ...], timeout: float) -> Any:
         self.wait_ready()
         try:
@@ -161,9 +155,8 @@ class ExtractorPool:
     number of threads. The first `start_after` pages are extracted in the calling thread,
     as without workers: each worker loads the encoder anew (seconds of CPU), which a few
     new articles do not repay, and a cycle's store and finish steps never pay for it. Then
-    the workers start, pages keep being extracted in the calling threads until one is
-    ready, and from then on each call waits for an idle worker (with `start_after` 0, every
-    page goes to a worker, the first ones waiting for it to load). `close` stops them."""
+    the workers start and every further call waits for an idle worker (not extracting here
+    meanwhile: that would take the CPU the loading workers need). `close` stops them."""
 
     def __init__(
         self, processes: int, dedup: DedupSettings, *, timeout: float, start_after: int = 0
@@ -175,7 +168,6 @@ class ExtractorPool:
         self.timeout = timeout
         self.start_after = start_after
         self._pages = 0  # calls so far
-        self._serving = False  # a worker was ready: from now on every page goes to one
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
@@ -195,11 +187,10 @@ class ExtractorPool:
         with self._lock:
             self._pages += 1
             due = self._pages > self.start_after
-        if due:
-            self._start()
-        # start_after=0: every page in a worker, waiting for the first to load.
-        eager = self.start_after == 0
-        worker = self._next_worker() if eager or self._serving or self._any_ready() else None
+        if not due:
+            return extract_page(entry, result, feed, fetched_at)
+        self._start()
+        worker = self._next_worker()
         if worker is None:
             return extract_page(entry, result, feed, fetched_at)
         try:
@@ -214,19 +205,6 @@ class ExtractorPool:
             raise
         self._idle.put(worker)
         return _outcome(entry, result, reply)
-
-    def _any_ready(self) -> bool:
-        """Whether a worker has loaded (checked under the lock, so by one thread at a time:
-        before the pool is serving, no thread holds a worker)."""
-        with self._lock:
-            if self._serving or not self._started or self._broken:
-                return self._serving
-            try:
-                self._serving = any(worker.is_ready() for worker in self._all)
-            except (WorkerDied, WorkerTimeout) as exc:
-                self._broken = f"{type(exc).__name__}: {exc}"
-                log.error("extraction worker processes cannot start (%s)", self._broken)
-            return self._serving
 
     def pids(self) -> list[int]:
         """Process ids of the current workers (for operators and tests)."""
