@@ -228,3 +228,9 @@ def test_the_first_pages_are_extracted_in_the_calling_thread(
         assert isinstance(third, Extracted)
         assert third.features is not None
         assert len(pool.pids()) == 1
+
+    with ExtractorPool(1, DedupSettings(), timeout=60, start_after=2) as pool:
+        pool.expect(3)  # a feed with more new pages than start_after: workers at once
+        first = pool(*pages[0], FEED, now)
+        assert isinstance(first, Extracted)
+        assert first.features is not None

@@ -31,7 +31,7 @@ from ..store import db, migrations
 from ..store.store_step import StoreReport, store_staged
 from ..stories.engine import StoryEngine
 from ..stories.factory import build_engine
-from .collect import Extracted, Failed, PageExtractor, download_article, features_of
+from .collect import Extracted, Failed, download_article, features_of
 from .recorder import Recorder
 from .runs import FeedSummary, feed_summaries, finish_run_row, new_run_id, run_stats, start_run
 from .sources import source_state, sync_sources
@@ -102,7 +102,7 @@ class Cycle:
         engine: StoryEngine,
         articles: ThreadPoolExecutor,
         schema: str,
-        extract: PageExtractor | None = None,
+        extract: ExtractorPool | None = None,
     ) -> None:
         self.config = config
         self.run_id = run_id
@@ -205,6 +205,8 @@ class Cycle:
         )
         if progress:
             progress.feed_started(feed.name, len(todo))
+        if self.extract is not None:
+            self.extract.expect(len(todo))  # many pages: the workers start now
 
         def work(entry: Any) -> Extracted | Failed:
             try:

@@ -152,11 +152,12 @@ class _Worker:
 
 class ExtractorPool:
     """`processes` worker processes behind a `collect.PageExtractor`: call it from any
-    number of threads. The first `start_after` pages are extracted in the calling thread,
-    as without workers: each worker loads the encoder anew (seconds of CPU), which a few
-    new articles do not repay, and a cycle's store and finish steps never pay for it. Then
-    the workers start and every further call waits for an idle worker (not extracting here
-    meanwhile: that would take the CPU the loading workers need). `close` stops them."""
+    number of threads. Until more than `start_after` pages were called or announced
+    (`expect`), pages are extracted in the calling thread, as without workers: each worker
+    loads the encoder anew (seconds of CPU), which a few new articles do not repay, and a
+    cycle's store and finish steps never pay for it. Then the workers start and every
+    further call waits for an idle worker (not extracting here meanwhile: that would take
+    the CPU the loading workers need). `close` stops them."""
 
     def __init__(
         self, processes: int, dedup: DedupSettings, *, timeout: float, start_after: int = 0
@@ -168,6 +169,7 @@ class ExtractorPool:
         self.timeout = timeout
         self.start_after = start_after
         self._pages = 0  # calls so far
+        self._expected = 0  # pages announced by `expect`
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
@@ -186,7 +188,7 @@ class ExtractorPool:
     ) -> Extracted | Failed:
         with self._lock:
             self._pages += 1
-            due = self._pages > self.start_after
+            due = max(self._pages, self._expected) > self.start_after
         if not due:
             return extract_page(entry, result, feed, fetched_at)
         self._start()
@@ -205,6 +207,13 @@ class ExtractorPool:
             raise
         self._idle.put(worker)
         return _outcome(entry, result, reply)
+
+    def expect(self, pages: int) -> None:
+        """`pages` more pages are coming: once more than `start_after` are announced, every
+        page goes to a worker (the first pages of a bulk do not load the encoder here too).
+        """
+        with self._lock:
+            self._expected += pages
 
     def pids(self) -> list[int]:
         """Process ids of the current workers (for operators and tests)."""
