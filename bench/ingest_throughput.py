@@ -255,6 +255,8 @@ def main() -> None:
         extract_and_encode(args.extract_and_encode)
         return
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("pipeline.ingest.workers").setLevel(logging.INFO)
 
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -95,6 +96,7 @@ class _Worker:
         self.tasks = Connection(task_write, readable=False)
         self.results = Connection(result_read, writable=False)
         self.ready = False
+        self.started = time.monotonic()
         self.tasks.send(dedup.model_dump())
 
     def wait_ready(self) -> None:
@@ -104,6 +106,11 @@ class _Worker:
         if message != _READY:
             raise WorkerDied(f"worker process sent {message!r} instead of being ready")
         self.ready = True
+        log.info(
+            "extraction worker %d ready after %.1f s",
+            self.process.pid,
+            time.monotonic() - self.started,
+        )
 
     def run(self, task: tuple[Any, ...], timeout: float) -> Any:
         self.wait_ready()
