@@ -10,8 +10,10 @@ the network or the database.
 Each worker is a fresh interpreter (`python -m pipeline.ingest.workers`), not a fork of a
 process full of threads and connections, and not a `multiprocessing` child, which would
 re-import the caller's main module (the `airflow` command in a task). It loads trafilatura
-and the encoder once, with BLAS limited to one thread, so N workers use N cores instead of
-fighting over them. An article thread holds one worker for one page at a time, so a page
+and the encoder once, with BLAS limited to one thread (N workers use N cores instead of
+fighting over them), then forks the other workers from itself: one load's CPU, and the
+encoder's weights shared copy-on-write. An article thread holds one worker for one page at
+a time, so a page
 that kills its worker or outlasts `timeout` costs only itself: it is recorded as failed,
 the worker is replaced, and the other pages go on.
 """
@@ -75,41 +77,64 @@ class WorkerTimeout(RuntimeError):
 class _Worker:
     """One worker process and the two pipes to it; used by one thread at a time."""
 
-    def __init__(self, dedup: DedupSettings) -> None:
-        task_read, task_write = os.pipe()
-        result_read, result_write = os.pipe()
+    def __init__(
+        self, tasks: Connection, results: Connection, process: subprocess.Popen[bytes] | None
+    ) -> None:
+        self.tasks = tasks
+        self.results = results
+        self.process = process  # None for a worker forked by the first one
+        self.pid: int | None = process.pid if process else None  # forked: from its ready
+        self.ready = False
+        self.started = time.monotonic()
+
+    @classmethod
+    def spawn(cls, dedup: DedupSettings, copies: int = 0) -> list[_Worker]:
+        """A fresh interpreter that loads trafilatura and the encoder once, then forks
+        `copies` more workers from itself: one load's CPU instead of one per worker, and
+        the encoder's weights shared (copy-on-write) instead of copied."""
+        pipes = [(*os.pipe(), *os.pipe()) for _ in range(1 + copies)]
+        # Per worker: (task read, task write, result read, result write); the child keeps
+        # the task read and result write ends.
+        child_fds = [fd for task_r, _, _, result_w in pipes for fd in (task_r, result_w)]
         package_root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, **_ONE_THREAD}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         try:
-            # Our own interpreter and module, two pipe numbers: no outside input.
-            self.process = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-c", _ENTRY, str(task_read), str(result_write)],
-                pass_fds=(task_read, result_write),
+            # Our own interpreter and module, pipe numbers: no outside input.
+            process = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-c", _ENTRY, *map(str, child_fds)],
+                pass_fds=child_fds,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # the CLI's stdout (--json) is not the worker's
                 env=env,
             )
-        finally:
-            os.close(task_read)
-            os.close(result_write)
-        self.tasks = Connection(task_write, readable=False)
-        self.results = Connection(result_read, writable=False)
-        self.ready = False
-        self.started = time.monotonic()
-        self.tasks.send(dedup.model_dump())
+        except BaseException:
+            for fd in (fd for fds in pipes for fd in fds):
+                os.close(fd)
+            raise
+        for fd in child_fds:
+            os.close(fd)
+        workers = [
+            cls(
+                Connection(task_w, readable=False),
+                Connection(result_r, writable=False),
+                process if index == 0 else None,
+            )
+            for index, (_, task_w, result_r, _) in enumerate(pipes)
+        ]
+        workers[0].tasks.send(dedup.model_dump())
+        return workers
 
     def wait_ready(self) -> None:
         if self.ready:
             return
         message = self._receive(START_TIMEOUT_SECONDS)
-        if message != _READY:
+        if not (isinstance(message, tuple) and message[0] == _READY):
             raise WorkerDied(f"worker process sent {message!r} instead of being ready")
+        self.pid = int(message[1])
         self.ready = True
         log.info(
-            "extraction worker %d ready after %.1f s",
-            self.process.pid,
-            time.monotonic() - self.started,
+            "extraction worker %d ready after %.1f s", self.pid, time.monotonic() - self.started
         )
 
     def run(self, task: tuple[Any, ...], timeout: float) -> Any:
@@ -130,6 +155,8 @@ class _Worker:
             raise WorkerDied(self._ended()) from None
 
     def _ended(self) -> str:
+        if self.process is None:
+            return "ended unexpectedly"  # a child of the first worker: its status is not ours
         try:
             code = self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -139,20 +166,29 @@ class _Worker:
             return f"was killed by {signal.Signals(-code).name}"
         return f"exited with status {code}"
 
-    def stop(self, *, kill: bool = False) -> None:
-        """Ask the worker to finish (or kill it), and close the pipes."""
-        if not kill:
-            try:
-                self.tasks.send(None)
-            except OSError:
-                kill = True
-        if kill:
-            self.process.kill()
+    def ask_to_stop(self) -> bool:
+        """Tell the worker to finish its loop; False if it is gone already."""
+        if self.tasks.closed:
+            return False
         try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.tasks.send(None)
+        except OSError:
+            return False
+        return True
+
+    def stop(self, *, kill: bool = False, asked: bool = False) -> None:
+        """Ask the worker to finish (unless `asked` already), or kill it; close the pipes."""
+        if not kill and not asked:
+            kill = not self.ask_to_stop()
+        if kill and self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.tasks.close()
         self.results.close()
 
@@ -223,9 +259,10 @@ class ExtractorPool:
             self._expected += pages
 
     def pids(self) -> list[int]:
-        """Process ids of the current workers (for operators and tests)."""
+        """Process ids of the current workers (for operators and tests); a forked worker's
+        is known once it has said it is ready."""
         with self._lock:
-            return [worker.process.pid for worker in self._all]
+            return [worker.pid for worker in self._all if worker.pid is not None]
 
     def _next_worker(self) -> _Worker | None:
         """An idle, ready worker; None once workers cannot be started."""
@@ -261,13 +298,12 @@ class ExtractorPool:
                 raise RuntimeError("the extractor pool is closed")
             self._started = True
             # All start at once and load in parallel; the first pages wait for them.
-            for _ in range(self.processes):
-                try:
-                    self._add(_Worker(self.dedup))
-                except OSError as exc:
-                    self._broken = f"{type(exc).__name__}: {exc}"
-                    log.error("extraction worker processes cannot start (%s)", self._broken)
-                    return
+            try:
+                for worker in _Worker.spawn(self.dedup, copies=self.processes - 1):
+                    self._add(worker)
+            except OSError as exc:
+                self._broken = f"{type(exc).__name__}: {exc}"
+                log.error("extraction worker processes cannot start (%s)", self._broken)
 
     def _add(self, worker: _Worker) -> None:
         self._all.append(worker)
@@ -282,7 +318,7 @@ class ExtractorPool:
             if self._closed:
                 return
             try:
-                self._add(_Worker(self.dedup))
+                self._add(_Worker.spawn(self.dedup)[0])
             except OSError as exc:
                 self._broken = f"{type(exc).__name__}: {exc}"
                 log.error("extraction worker process cannot be replaced (%s)", self._broken)
@@ -291,8 +327,10 @@ class ExtractorPool:
         with self._lock:
             self._closed = True
             workers, self._all = self._all, []
-        for worker in workers:
-            worker.stop()
+        # All asked first: the first worker waits for the ones it forked before it exits.
+        asked = [worker.ask_to_stop() for worker in workers]
+        for worker, ok in zip(workers, asked, strict=True):
+            worker.stop(kill=not ok, asked=ok)
 
 
 def _outcome(entry: FeedEntry, result: FetchResult, reply: tuple[Any, ...]) -> Extracted | Failed:
@@ -308,13 +346,9 @@ def _outcome(entry: FeedEntry, result: FetchResult, reply: tuple[Any, ...]) -> E
 # -- the worker process ------------------------------------------------------------------
 
 
-def _serve(tasks: Connection, results: Connection) -> None:
-    """Load once, then extract pages until told to stop (None) or the parent is gone."""
-    from ..stories.factory import build_engine  # the encoder loads on first use, below
-
-    engine = build_engine(DedupSettings.model_validate(tasks.recv()))
-    engine.prepare([_warm_up_item()])  # load the encoder before saying ready, not on a page's clock
-    results.send(_READY)
+def _serve(engine: Any, tasks: Connection, results: Connection) -> None:
+    """Extract pages until told to stop (None) or the parent is gone."""
+    results.send((_READY, os.getpid()))
     while True:
         try:
             task = tasks.recv()
@@ -336,6 +370,15 @@ def _serve(tasks: Connection, results: Connection) -> None:
         results.send(reply)
 
 
+def _load(settings: dict[str, Any]) -> Any:
+    """The story engine with its encoder loaded (before saying ready, not on a page's clock)."""
+    from ..stories.factory import build_engine
+
+    engine = build_engine(DedupSettings.model_validate(settings))
+    engine.prepare([_warm_up_item()])
+    return engine
+
+
 def _warm_up_item() -> Any:
     from ..stories.engine import DedupInput
 
@@ -344,11 +387,40 @@ def _warm_up_item() -> Any:
 
 
 def main(argv: list[str]) -> None:
+    """The first worker: load, fork one worker per further pipe pair, serve the first pair.
+    Forking is safe here: one thread (BLAS limited to one), no connections, no locks."""
     logging.basicConfig(
         level=logging.WARNING, format="extraction worker %(process)d %(levelname)s: %(message)s"
     )
-    tasks = Connection(int(argv[0]), writable=False)
-    results = Connection(int(argv[1]), readable=False)
+    fds = [int(arg) for arg in argv]
+    pairs = [
+        (Connection(fds[i], writable=False), Connection(fds[i + 1], readable=False))
+        for i in range(0, len(fds), 2)
+    ]
     # The parent gone or stopping: nothing left to report to.
     with contextlib.suppress(BrokenPipeError, EOFError, KeyboardInterrupt):
-        _serve(tasks, results)
+        engine = _load(pairs[0][0].recv())
+        forked = []
+        for own in pairs[1:]:
+            pid = os.fork()
+            if pid:
+                forked.append(pid)
+            else:
+                try:
+                    for pair in pairs:
+                        if pair is not own:
+                            pair[0].close()
+                            pair[1].close()
+                    with contextlib.suppress(BrokenPipeError, EOFError, KeyboardInterrupt):
+                        _serve(engine, *own)
+                finally:
+                    os._exit(0)  # never back into the first worker's code
+        for pair in pairs[1:]:
+            pair[0].close()
+            pair[1].close()
+        _serve(engine, *pairs[0])
+        # Reaped here, so their CPU time counts in this process's children (and the
+        # parent's, which waits for this one).
+        for pid in forked:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
