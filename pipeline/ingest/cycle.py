@@ -127,7 +127,8 @@ class Cycle:
     ) -> Iterator[Cycle]:
         """`fetcher`: one of the caller's (closed by the caller), else one from the config.
         `processes`: extraction worker processes (default `extract.processes`; 0 = none);
-        they start with the first article page, so steps that fetch none never pay for them."""
+        they start once more than `extract.start_after_pages` pages are due, so steps that
+        fetch no page never pay for them."""
         concurrency = config.fetch.concurrency
         workers = worker_count(config, processes)
         with (
