@@ -191,6 +191,7 @@ class _Worker:
                 self.process.wait()
         self.tasks.close()
         self.results.close()
+        self.pid = None  # gone: never signal this number again (it may be reused)
 
 
 class ExtractorPool:
@@ -297,7 +298,7 @@ class ExtractorPool:
             if self._closed:
                 raise RuntimeError("the extractor pool is closed")
             self._started = True
-            # All start at once and load in parallel; the first pages wait for them.
+            # One interpreter loads, then forks the others; the first pages wait for them.
             try:
                 for worker in _Worker.spawn(self.dedup, copies=self.processes - 1):
                     self._add(worker)
