@@ -16,6 +16,7 @@ from pipeline.config import (
     Config,
     ConfigError,
     DedupSettings,
+    ExtractSettings,
     Feed,
     FetchSettings,
     load_config,
@@ -163,6 +164,21 @@ def test_fetch_settings_are_bounded(settings: dict[str, object]) -> None:
 def test_dedup_settings_are_bounded(settings: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         DedupSettings.model_validate(settings)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"processes": -1}, {"processes": 65}, {"timeout": 0}, {"start_after_pages": -1}],
+)
+def test_extract_settings_are_bounded(settings: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        ExtractSettings.model_validate(settings)
+
+
+def test_extract_defaults_leave_the_worker_count_to_the_machine() -> None:
+    settings = Config().extract
+    assert (settings.processes, settings.timeout, settings.start_after_pages) == (None, 60.0, 32)
+    assert ExtractSettings.model_validate({"processes": 0}).processes == 0
 
 
 def test_the_config_is_frozen() -> None:

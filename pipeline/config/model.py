@@ -148,6 +148,28 @@ class FetchSettings(_Strict):
     )
 
 
+class ExtractSettings(_Strict):
+    """Where article pages are extracted (and their story features computed)."""
+
+    processes: Annotated[int, Field(ge=0, le=64)] | None = Field(
+        default=None,
+        description="Worker processes that extract pages and compute their story features, "
+        "each loading trafilatura and the encoder once; 0 = in the collecting process. "
+        "Default: one per CPU core, at most 4.",
+    )
+    timeout: PositiveFloat = Field(
+        default=60.0,
+        description="Seconds one page may take in a worker process; then the worker is "
+        "stopped and the article recorded as failed (retried in a later run).",
+    )
+    start_after_pages: Annotated[int, Field(ge=0)] = Field(
+        default=32,
+        description="Pages a cycle extracts in its own process before it starts the worker "
+        "processes: each worker loads the encoder anew (seconds of CPU), which a few new "
+        "articles do not repay; 0 = every page in a worker process.",
+    )
+
+
 class DedupSettings(_Strict):
     """Thresholds of the story engine; the same values serve the pipeline and `cluster`."""
 
@@ -218,6 +240,9 @@ class Config(_Strict):
     )
     dedup: DedupSettings = Field(
         default=DedupSettings(), description="Thresholds of the story engine."
+    )
+    extract: ExtractSettings = Field(
+        default=ExtractSettings(), description="Worker processes for extraction."
     )
     feeds: list[Feed] = Field(
         default_factory=list, description="The feeds to poll; names and URLs must be unique."

@@ -31,10 +31,11 @@ from ..store import db, migrations
 from ..store.store_step import StoreReport, store_staged
 from ..stories.engine import StoryEngine
 from ..stories.factory import build_engine
-from .collect import Extracted, Failed, download_article
+from .collect import Extracted, Failed, download_article, features_of
 from .recorder import Recorder
 from .runs import FeedSummary, feed_summaries, finish_run_row, new_run_id, run_stats, start_run
 from .sources import source_state, sync_sources
+from .workers import ExtractorPool, worker_count
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class Cycle:
         engine: StoryEngine,
         articles: ThreadPoolExecutor,
         schema: str,
+        extract: ExtractorPool | None = None,
     ) -> None:
         self.config = config
         self.run_id = run_id
@@ -109,6 +111,7 @@ class Cycle:
         self.engine = engine
         self.articles = articles
         self.schema = schema
+        self.extract = extract  # worker processes, else extraction in the article threads
 
     @classmethod
     @contextmanager
@@ -120,12 +123,26 @@ class Cycle:
         url: str | None = None,
         schema: str = db.DEFAULT_SCHEMA,
         fetcher: Fetcher | None = None,
+        processes: int | None = None,
     ) -> Iterator[Cycle]:
-        """`fetcher`: one of the caller's (closed by the caller), else one from the config."""
+        """`fetcher`: one of the caller's (closed by the caller), else one from the config.
+        `processes`: extraction worker processes (default `extract.processes`; 0 = none);
+        they start once more than `extract.start_after_pages` pages are due, so steps that
+        fetch no page never pay for them."""
         concurrency = config.fetch.concurrency
+        workers = worker_count(config, processes)
         with (
             db.pool(url, schema=schema, max_size=FEED_THREADS + 2) as pool,
             nullcontext(fetcher) if fetcher else Fetcher.from_config(config) as cycle_fetcher,
+            # Closed after the article threads that use it (exits run in reverse order).
+            ExtractorPool(
+                workers,
+                config.dedup,
+                timeout=config.extract.timeout,
+                start_after=config.extract.start_after_pages,
+            )
+            if workers
+            else nullcontext() as pool_of_workers,
             ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="article") as articles,
         ):
             yield cls(
@@ -136,6 +153,7 @@ class Cycle:
                 engine=build_engine(config.dedup),
                 articles=articles,
                 schema=schema,
+                extract=pool_of_workers,
             )
 
     # -- collect ---------------------------------------------------------------------------
@@ -188,10 +206,12 @@ class Cycle:
         )
         if progress:
             progress.feed_started(feed.name, len(todo))
+        if self.extract is not None:
+            self.extract.expect(len(todo))  # many pages: the workers start now
 
         def work(entry: Any) -> Extracted | Failed:
             try:
-                return download_article(self.fetcher, entry, settings, feed)
+                return download_article(self.fetcher, entry, settings, feed, self.extract)
             finally:
                 if progress:
                     progress.article_done(feed.name)
@@ -222,8 +242,7 @@ class Cycle:
     def _stage(self, recorder: Recorder, batch: list[Extracted]) -> list[str]:
         if not batch:
             return []
-        features = self.engine.prepare([extracted.record.story_input() for extracted in batch])
-        return recorder.stage(batch, features)
+        return recorder.stage(batch, features_of(self.engine, batch))
 
     # -- store and finish --------------------------------------------------------------------
     def store(self, progress: Progress | None = None) -> StoreReport:
