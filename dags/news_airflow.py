@@ -14,14 +14,20 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset
 
 if TYPE_CHECKING:
-    from pipeline.ingest import Config, RunReport
+    from collections.abc import Sequence
+
+    from pipeline.ingest import Config, FeedReport, RunReport
 
 log = logging.getLogger(__name__)
 
 NEWS_DB_CONN_ID = "news_db"
 FEED_POOL = "feed_fetch"
 
-# Updated by news_ingest's store step; news_stories_rollup is scheduled on it.
+# retry_feed instances per run at most: more failed feeds than this is the network or the
+# database failing, not the feeds, and a task each would only queue behind one another.
+MAX_FEED_RETRY_TASKS = 100
+
+# Updated by news_ingest's finish_run task; news_stories_rollup is scheduled on it.
 ARTICLES_ASSET = Asset(name="news.articles", uri="news-ingest://news/articles")
 
 DEFAULT_ARGS: dict[str, Any] = {
@@ -49,14 +55,58 @@ def load_news_config() -> Config:
 
 def schedule_from_config() -> str | None:
     """The config's schedule; the default when the config cannot be read, so a broken
-    config shows up as a failed load_feeds task with its errors, not as a missing DAG."""
+    config shows up as a failed load_feeds task with its errors, not as a missing DAG.
+    Only the dag-processor reads it (about 0.35 s per 1,000 feeds, each time it parses)."""
+    from airflow.sdk import get_parsing_context
+
     from pipeline.ingest import DEFAULT_SCHEDULE, ConfigError
 
+    if get_parsing_context().dag_id is not None:
+        # A worker parsing this file to run one task: the schedule plays no part there, and
+        # reading and validating 10,000 feeds for it would cost every task seconds.
+        return DEFAULT_SCHEDULE
     try:
         return load_news_config().schedule
     except ConfigError as exc:
         log.warning("news_ingest: config unusable at parse time, default schedule: %s", exc)
         return DEFAULT_SCHEDULE
+
+
+def log_outcomes(label: str, reports: Sequence[FeedReport]) -> list[str]:
+    """A collect task's per-feed table in its log; returns the names of the failed feeds."""
+    from pipeline.ingest import outcome_table
+
+    for line in outcome_table(reports):
+        log.info("%s", line)
+    failed = [report.feed for report in reports if report.status == "failed"]
+    for report in reports:
+        if report.status == "failed":
+            log.warning("feed %s failed: %s", report.feed, report.error)
+    log.info(
+        "%s: %d feeds, %d ok, %d not modified, %d failed%s",
+        label,
+        len(reports),
+        sum(report.status == "ok" for report in reports),
+        sum(report.status == "not_modified" for report in reports),
+        len(failed),
+        f" ({', '.join(failed)}: retried alone by retry_feed)" if failed else "",
+    )
+    return failed
+
+
+def feeds_to_retry(failed: dict[str, str]) -> list[str]:
+    """The failed feeds retry_feed maps over, each logged with its reason; capped at
+    MAX_FEED_RETRY_TASKS (the rest wait for the next run, and say so)."""
+    for name, reason in sorted(failed.items()):
+        log.warning("feed %s failed: %s", name, reason)
+    if len(failed) > MAX_FEED_RETRY_TASKS:
+        log.warning(
+            "%d feeds failed: only the first %d are retried in this run (so many failures "
+            "point at the network or the database, not at the feeds)",
+            len(failed),
+            MAX_FEED_RETRY_TASKS,
+        )
+    return sorted(failed)[:MAX_FEED_RETRY_TASKS]
 
 
 def log_run_summary(run: RunReport) -> None:

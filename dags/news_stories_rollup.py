@@ -4,7 +4,7 @@
 Refreshes the analysts' materialised rollups in the `news` schema of the `news_db`
 connection (today `news.v_daily_stories`: articles and stories per UTC day and outlet).
 
-- **Scheduled on data**, not on time: it runs each time `news_ingest`'s `store_articles`
+- **Scheduled on data**, not on time: it runs each time `news_ingest`'s `finish_run`
   task updates the `news.articles` asset, so the rollup is at most one ingest run behind.
   Several asset events arriving while a refresh runs are handled by one next run.
 - **refresh_rollups** runs `REFRESH MATERIALIZED VIEW CONCURRENTLY` (analysts keep reading

@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 
 from pipeline.config import (
     Config,
+    ConfigError,
     DedupSettings,
     ExtractSettings,
     Feed,
@@ -184,3 +185,23 @@ def test_the_config_is_frozen() -> None:
     feed = Feed(name="a", url="https://a.example/rss")
     with pytest.raises(ValidationError):
         feed.enabled = False  # type: ignore[misc]
+
+
+def test_feeds_per_task_defaults_to_200_and_is_bounded() -> None:
+    assert Config().airflow.feeds_per_task == 200
+    assert Config.model_validate({"airflow": {"feeds_per_task": 50}}).airflow.feeds_per_task == 50
+    for wrong in (0, -5, 1001, "many"):
+        with pytest.raises(ValidationError, match="feeds_per_task"):
+            Config.model_validate({"airflow": {"feeds_per_task": wrong}})
+    with pytest.raises(ValidationError, match="feed_per_task"):  # misspelt: an error
+        Config.model_validate({"airflow": {"feed_per_task": 10}})
+
+
+def test_a_bad_feeds_per_task_names_file_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds: []\nairflow:\n  feeds_per_task: 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    (problem,) = error.value.problems
+    assert problem.line == 3
+    assert "feeds_per_task" in str(problem)

@@ -27,8 +27,8 @@ def test_rollup_dag_imports_and_is_scheduled_on_the_articles_asset(dagbag: Any) 
     assert dagbag.import_errors == {}
     dag = dagbag.dags["news_stories_rollup"]
     ingest = dagbag.dags["news_ingest"]
-    (produced,) = ingest.get_task("store_articles").outlets
-    # Data-aware: the schedule is exactly the asset news_ingest's store step updates.
+    (produced,) = ingest.get_task("finish_run").outlets
+    # Data-aware: the schedule is exactly the asset news_ingest's finish_run task updates.
     assert dag.timetable.asset_condition.objects == (produced,)
     assert produced.name == "news.articles"
     assert dag.max_active_runs == 1

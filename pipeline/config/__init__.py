@@ -1,6 +1,6 @@
 """Configuration: what editors write in config/feeds.yaml, validated.
 
-Owns the pydantic model of the file (feeds, `fetch:`, `dedup:`, schedule, network
+Owns the pydantic model of the file (feeds, `fetch:`, `dedup:`, `airflow:`, schedule, network
 allowances), reading it with line numbers, errors that name file, line, feed and field, and
 the comment-preserving edits of `feeds add`. Must not touch the network or the database:
 every other package imports this one, and this one imports none of them.
@@ -17,7 +17,9 @@ from .load import (
     resolve_config_path,
 )
 from .model import (
+    DEFAULT_FEEDS_PER_TASK,
     DEFAULT_SCHEDULE,
+    AirflowSettings,
     Config,
     DedupSettings,
     ExtractSettings,
@@ -30,7 +32,9 @@ from .model import (
 __all__ = [
     "CONFIG_ENV_VAR",
     "DEFAULT_CONFIG_PATH",
+    "DEFAULT_FEEDS_PER_TASK",
     "DEFAULT_SCHEDULE",
+    "AirflowSettings",
     "Config",
     "ConfigError",
     "ConfigProblem",

@@ -1,4 +1,5 @@
-"""The configuration model: feeds, fetch politeness and caps, story-engine settings.
+"""The configuration model: feeds, fetch politeness and caps, story-engine settings,
+the DAG's sharding.
 
 Pydantic models with `extra="forbid"`, so a misspelt key is an error, not a silent default.
 """
@@ -15,6 +16,8 @@ FEED_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
 # The news_ingest DAG's schedule when the config sets none (and while it cannot be read).
 DEFAULT_SCHEDULE = "*/15 * * * *"
+# Feeds per collect_shard task of the news_ingest DAG (measured: docs/OPERATORS.md).
+DEFAULT_FEEDS_PER_TASK = 200
 
 
 class _Strict(BaseModel):
@@ -199,6 +202,17 @@ class DedupSettings(_Strict):
     embeddings: bool = Field(default=True, description="Use the multilingual sentence encoder.")
 
 
+class AirflowSettings(_Strict):
+    """How the news_ingest DAG splits the feeds into Airflow tasks."""
+
+    feeds_per_task: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=DEFAULT_FEEDS_PER_TASK,
+        description="Feeds one collect_shard task fetches (concurrently, feeds of one host "
+        "kept together): fewer, bigger tasks pay Airflow's per-task start-up less often; "
+        "smaller ones spread over more workers. 10,000 feeds / 200 = 50 mapped tasks.",
+    )
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -217,6 +231,9 @@ class Config(_Strict):
     schedule: str | None = Field(
         default=DEFAULT_SCHEDULE,
         description="Airflow schedule of the news_ingest DAG (cron or preset); null = manual only.",
+    )
+    airflow: AirflowSettings = Field(
+        default=AirflowSettings(), description="How the news_ingest DAG shards the feeds."
     )
     fetch: FetchSettings = Field(
         default=FetchSettings(), description="HTTP timeouts, size caps, retries, politeness."

@@ -1012,9 +1012,10 @@ FAULTS = [
         "The Airflow DAG (`dag.test()`) over the good feeds plus a not-XML feed, a 404 feed "
         "and a feed answering 503 every time (the test retries a transient failure once "
         "after ~1 s instead of 3 times after 30 s+)",
-        "Only the three bad feeds' mapped `collect_feed` tasks fail: the permanent ones (not a "
-        "feed, 404) at once, the 503 after its retry; `store_articles` succeeds and stores "
-        "every good article; `check_feeds` fails the run, naming the bad feeds.",
+        "The shard (`collect_shard`) succeeds and lists the three bad feeds; `store_articles` "
+        "stores every good article before any retry; each bad feed gets a `retry_feed` task "
+        "named after it, which fails: the permanent ones (not a feed, 404) at once, the 503 "
+        "after its retry; `check_feeds` fails the run, naming the bad feeds.",
         recorded="task instance states and try numbers, DAG run state; `news.fetches` per "
         "feed; `news.articles`; `news.runs.stats.failed_feeds`",
         test="test_airflow_faults.py::test_dag_hostile_feeds_and_cleared_rerun",

@@ -2,9 +2,12 @@
 against the local test news site and a fresh news database. The test runs the documented
 set-up (`airflow db migrate`, `airflow pools set feed_fetch ...`), triggers `news_ingest`
 through the REST API, waits for success, then opens the UI in headless Debian Chromium
-(Playwright), checks what an operator sees - the per-feed mapped tasks by name, all green,
-the run's state, the run summary in the store_articles log - and saves the screenshots the
-docs embed (docs/images/airflow-grid.png, airflow-graph.png, airflow-run-summary.png).
+(Playwright), checks what an operator sees - the mapped collect_shard task named after its
+feeds, all green, the per-feed table (every feed by name, its status and HTTP status) in the
+shard's log, the run's state, the run summary in the finish_run log - and saves the
+screenshots the docs embed (docs/images/airflow-grid.png, airflow-graph.png,
+airflow-shard-log.png, airflow-run-summary.png). A failing feed's own retry_feed task,
+named after it, is checked by tests/test_dag.py with dag.test().
 
 Slow (about a minute) and needs /usr/bin/chromium (skipped without it): marked `ui`, part of
 the default run; `-m "not ui"` leaves it out.
@@ -216,9 +219,12 @@ def test_news_ingest_in_the_airflow_ui(
 
     # What the API says, before asking the page to show the same.
     tis = airflow.task_states(DAG_ID, run_id)
-    collect = [ti for ti in tis if ti["task_id"] == "collect_feed"]
-    assert sorted(ti["rendered_map_index"] for ti in collect) == feeds
-    assert {ti["state"] for ti in tis} == {"success"}
+    collect = [ti for ti in tis if ti["task_id"] == "collect_shard"]
+    # The seed site's feeds share one host: one shard, named after its first and last feed.
+    assert [ti["rendered_map_index"] for ti in collect] == [shard_label(seed_site)]
+    retry = [ti for ti in tis if ti["task_id"] == "retry_feed"]
+    assert [ti["state"] for ti in retry] == ["skipped"]  # no feed failed: nothing to retry
+    assert {ti["state"] for ti in tis if ti["task_id"] != "retry_feed"} == {"success"}
     assert {ti["pool"] for ti in collect} == {"feed_fetch"}
     events = airflow.api(
         "GET",
@@ -226,8 +232,10 @@ def test_news_ingest_in_the_airflow_ui(
         params={"source_dag_id": DAG_ID, "source_run_id": run_id},
     ).json()["asset_events"]
     assert [e["name"] for e in events] == ["news.articles"]
+    assert events[0]["source_task_id"] == "finish_run"
     assert events[0]["extra"]["run_id"] == run_id
     assert events[0]["extra"]["feeds_failed"] == 0
+    assert events[0]["extra"]["feed_errors"] == {}
     # The tasks reached the test database through AIRFLOW_CONN_NEWS_DB.
     with psycopg.connect(db_url) as conn:
         stored = {r[0] for r in conn.execute("SELECT canonical_url FROM news.articles")}
@@ -237,7 +245,7 @@ def test_news_ingest_in_the_airflow_ui(
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.set_default_timeout(30_000)
     try:
-        check_the_ui(page, airflow, run_id, feeds, expect)
+        check_the_ui(page, airflow, run_id, feeds, shard_label(seed_site), expect)
     except Exception:
         failure = tmp_path / "airflow-ui-failure.png"
         with contextlib.suppress(Exception):  # the assertion's error matters, not this one
@@ -258,11 +266,16 @@ def test_news_ingest_in_the_airflow_ui(
         )
 
 
+def shard_label(seed_site: SiteMap) -> str:
+    names = list(seed_site.feeds)  # config order
+    return f"shard 1: {names[0]} … {names[-1]} ({len(names)} feeds)"
+
+
 def check_the_ui(
-    page: Any, airflow: Standalone, run_id: str, feeds: list[str], expect: Any
+    page: Any, airflow: Standalone, run_id: str, feeds: list[str], shard: str, expect: Any
 ) -> None:
-    """Log in like an operator, find the run in the grid, open the mapped per-feed tasks and
-    the graph; assert on what is shown and save the screenshots."""
+    """Log in like an operator, find the run in the grid, open the mapped shard task, its
+    per-feed log and the graph; assert on what is shown and save the screenshots."""
     # Login form of the simple auth manager, with the password standalone generated.
     page.goto(airflow.base_url + "/")
     page.get_by_label("Username").fill("admin")
@@ -272,39 +285,47 @@ def check_the_ui(
 
     # The DAG page: the grid has one column for the run, one row per task.
     page.goto(f"{airflow.base_url}/dags/{DAG_ID}")
-    for task in ("load_feeds", "collect_feed [ ]", "store_articles"):
+    for task in ("load_feeds", "collect_shard [ ]", "store_articles", "retry_feed [ ]"):
         expect(page.get_by_role("link", name=task, exact=True)).to_be_visible()
-    cell = page.get_by_test_id(f"grid-{run_id}-collect_feed")
+    cell = page.get_by_test_id(f"grid-{run_id}-collect_shard")
     cell.hover()  # the cell's tooltip is how the grid spells out a state
     tooltip = page.get_by_role("tooltip")
-    expect(tooltip).to_contain_text("Task ID: collect_feed")
+    expect(tooltip).to_contain_text("Task ID: collect_shard")
     expect(tooltip).to_contain_text("State: Success")
-    expect(tooltip).to_contain_text(f"{len(feeds)} Success")
+    expect(tooltip).to_contain_text("1 Success")
 
     # Clicking the mapped task's cell lists its instances, named after their feeds.
     cell.click()
-    page.wait_for_url(f"**/runs/{run_id}/tasks/collect_feed/mapped")
-    mapped = page.get_by_role("heading", name=f"collect_feed [{len(feeds)}]", exact=True)
+    page.wait_for_url(f"**/runs/{run_id}/tasks/collect_shard/mapped")
+    mapped = page.get_by_role("heading", name="collect_shard [1]", exact=True)
     expect(mapped).to_be_visible()
     expect(state_badge(mapped)).to_have_text("Success")  # the mapped task as a whole
     rows = page.get_by_role("table").get_by_role("row")
-    for feed in feeds:
-        row = rows.filter(has=page.get_by_role("link", name=feed, exact=True))
-        expect(row).to_have_count(1)
-        expect(row.get_by_role("cell").nth(2)).to_have_text("Success")
-    expect(page.get_by_role("heading", name=f"{len(feeds)} Task Instances")).to_be_visible()
+    row = rows.filter(has=page.get_by_role("link", name=shard, exact=True))
+    expect(row).to_have_count(1)
+    expect(row.get_by_role("cell").nth(2)).to_have_text("Success")
     page.mouse.move(800, 900)  # no tooltip over the screenshot
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "airflow-grid.png"))
 
-    # The run's page, graph view: the three nodes green, the run's state in the header.
+    # The shard's log: one line per feed, by name, with its status and HTTP status.
+    row.get_by_role("link", name=shard, exact=True).click()
+    page.wait_for_url(f"**/runs/{run_id}/tasks/collect_shard/mapped/0**")
+    for feed in feeds:
+        expect(page.get_by_text(re.compile(rf"^{re.escape(feed)}\s+ok\s+200\s"))).to_be_visible()
+    expect(page.get_by_text(f"{shard}: {len(feeds)} feeds, {len(feeds)} ok")).to_be_visible()
+    page.mouse.move(800, 900)
+    page.screenshot(path=str(SCREENSHOTS / "airflow-shard-log.png"))
+
+    # The run's page, graph view: the nodes green, the run's state in the header.
     page.get_by_role("navigation", name="breadcrumb").get_by_role("link", name=run_id).click()
     page.wait_for_url(f"**/runs/{run_id}")
     page.get_by_role("button", name="Show Graph (Press g)").click()
     for task, label in (
         ("load_feeds", "load_feeds"),
-        ("collect_feed", f"collect_feed [{len(feeds)}]"),
+        ("collect_shard", "collect_shard [1]"),
         ("store_articles", "store_articles"),
+        ("finish_run", "finish_run"),
     ):
         node = page.locator(f'.react-flow__node[data-id="{task}"]')
         expect(node).to_contain_text(label)
@@ -312,17 +333,16 @@ def check_the_ui(
     expect(state_badge(page.get_by_role("heading", name=run_id, exact=True))).to_have_text(
         "Success"
     )
-    for feed in feeds:
-        expect(page.get_by_role("link", name=feed, exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=shard, exact=True)).to_be_visible()
     page.get_by_role("button", name="Fit View").click()
     page.mouse.move(800, 900)
     page.screenshot(path=str(SCREENSHOTS / "airflow-graph.png"))
 
-    # The run summary: store_articles' log, one line per feed and the run's counts.
+    # The run summary: finish_run's log, one line per feed and the run's counts.
     # Back to the grid first: next to it the log panel gets the width the summary needs.
     page.get_by_role("button", name="Show Grid (Press g)").click()
-    page.get_by_test_id(f"grid-{run_id}-store_articles").click()
-    page.wait_for_url(f"**/runs/{run_id}/tasks/store_articles")
+    page.get_by_test_id(f"grid-{run_id}-finish_run").click()
+    page.wait_for_url(f"**/runs/{run_id}/tasks/finish_run")
     expect(page.get_by_role("link", name="Logs", exact=True)).to_be_visible()
     for feed in feeds:
         expect(page.get_by_text(re.compile(rf"^{re.escape(feed)}\s+ok\s"))).to_be_visible()
