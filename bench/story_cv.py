@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import story_engine_v2 as v2
 import story_experiments as se
+import story_pairs as sim
 from benchdb import DEFAULT_ADMIN_URL, temporary_database
 from cv_core import (
     Clustering,
@@ -64,7 +65,6 @@ from story_signals import DEFAULT_CACHE, EmbeddingCache
 from pipeline.analytics.evaluation import score_pairs
 from pipeline.config import DedupSettings
 from pipeline.stories import profile as prof
-from pipeline.stories import similarity as sim
 
 # --- pairwise baselines ---------------------------------------------------------------------
 
@@ -203,6 +203,8 @@ VARIANTS: dict[str, v2.Spec] = {
     "e5+use+terms/no time prior": v2.Spec(MAX_COLS, time_prior=False),
     "e5+use+terms/top3": v2.Spec(MAX_COLS, streamed=False, aggregate="top3"),
     "use+terms/top3": v2.Spec(("use_max", "terms_max"), streamed=False, aggregate="top3"),
+    "e5+terms/top3": v2.Spec(("e5_max", "terms_max"), streamed=False, aggregate="top3"),
+    "terms/top3": v2.Spec(("terms_max",), streamed=False, aggregate="top3"),
     "e5+use+terms/C=0.1": v2.Spec(MAX_COLS, c=0.1),
     "e5+use+terms/C=10": v2.Spec(MAX_COLS, c=10.0),
 }
@@ -454,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cascade = None
         if args.cascade:
             cheap = v2.fit(
-                corpus, labelled, replace(VARIANTS["use+terms"], threshold=thresholds[0])
+                corpus, labelled, replace(VARIANTS[args.cascade_cheap], threshold=thresholds[0])
             )
             width = float(args.cascade.split(",")[0])
             cascade = v2.Cascade.around(cheap, model, width, args.cascade_top)
