@@ -82,7 +82,7 @@ def time_cluster(input_file: Path, config: str, url: str) -> tuple[float, int]:
         check=False,
     )
     seconds = time.perf_counter() - started
-    os.unlink(handle.name)
+    Path(handle.name).unlink()
     if done.returncode != 0:
         raise SystemExit(f"cluster failed ({done.returncode}): {done.stderr[-2000:]}")
     return seconds, len(done.stdout.splitlines())

@@ -105,14 +105,15 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> tuple[float, n
 def fit_weights(table: PairTable, rows: np.ndarray, names: Sequence[str]) -> dict[str, float]:
     """Weights on the raw features of a logistic fit on standardised ones (so the penalty
     treats e5's cosines, squeezed into [0.75, 1], like USE's spread over [0, 1])."""
-    if not names:
-        y = table.labels[rows].astype(float)
-        share = min(max(y.mean() if len(y) else 0.5, 1e-3), 1 - 1e-3)
-        return {"bias": math.log(share / (1 - share))}
+    y = table.labels[rows].astype(float)
+    if not names or len(set(y.tolist())) < 2:
+        # Nothing to weigh, or one class only (a tiny fold): the smoothed base rate.
+        share = (y.sum() + 0.5) / (len(y) + 1.0)
+        return {"bias": math.log(share / (1 - share)), **dict.fromkeys(names, 0.0)}
     x = np.column_stack([table.columns[name][rows] for name in names])
     mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0
-    bias, w = fit_logistic((x - mean) / std, table.labels[rows].astype(float))
+    bias, w = fit_logistic((x - mean) / std, y)
     raw = w / std
     return {"bias": float(bias - raw @ mean), **dict(zip(names, map(float, raw), strict=True))}
 
