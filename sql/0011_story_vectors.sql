@@ -7,7 +7,7 @@
 
 CREATE TABLE story_vectors (
     article_id bigint NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    encoder    text NOT NULL,
+    encoder    text NOT NULL CHECK (length(encoder) <= 16),  -- a dedup.encoder name
     vector     bytea NOT NULL,  -- float16 little-endian, L2-normalised
     PRIMARY KEY (article_id, encoder)
 );
