@@ -185,20 +185,23 @@ class SameStoryLayer:
         """Cosines (indexed by member row) of the item's `encoder` vector with the members';
         vectors missing on either side are embedded now and kept."""
         mine = prepared.vectors.get(encoder)
-        if mine is None:
-            mine = encoders.embed_articles(encoder, [(item.title, item.text)])[0]
-            prepared.vectors[encoder] = mine
         ids = [m.article_id for m in members]
         stored = state.load_vectors(conn, ids, encoder)
         missing = [i for i in dict.fromkeys(ids) if i not in stored]
-        if missing:
-            texts = state.article_texts(conn, missing)
-            ready = [i for i in missing if i in texts]
-            if ready:
-                made = encoders.embed_articles(encoder, [texts[i] for i in ready])
-                new = dict(zip(ready, made, strict=True))
-                state.save_vectors(conn, encoder, new)
-                stored.update(new)
+        texts = state.article_texts(conn, missing) if missing else {}
+        ready = [i for i in missing if i in texts]
+        batch = [texts[i] for i in ready]
+        if mine is None:
+            batch.append((item.title, item.text))
+        if batch:  # one model call for the article and the members that lack a vector
+            made = encoders.embed_articles(encoder, batch)
+            if mine is None:
+                mine, made = made[-1], made[:-1]
+                prepared.vectors[encoder] = mine
+            new = dict(zip(ready, made, strict=True))
+            state.save_vectors(conn, encoder, new)
+            stored.update(new)
+        assert mine is not None
         out = np.zeros(len(found.members), dtype=np.float64)
         for member in members:
             vector = stored.get(member.article_id)
