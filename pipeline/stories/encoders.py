@@ -31,7 +31,9 @@ USE = "use"
 E5 = "e5"
 DIMS = {USE: prof.EMBEDDING_DIM, E5: 384}
 E5_LEAD_CHARS = 600
-THREADS = max(1, min(2, os.cpu_count() or 1))
+# At most 2 BLAS/OpenMP threads; fewer when the process was told so (an extraction worker
+# process sets OMP_NUM_THREADS=1 so that N workers use N cores).
+THREADS = max(1, min(2, os.cpu_count() or 1, int(os.environ.get("OMP_NUM_THREADS") or 2)))
 MEMO_SIZE = 20_000  # vectors kept per process (~40 MB at 512 float32 dims)
 
 _models: dict[str, Any] = {}
