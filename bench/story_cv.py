@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import story_engine_v2 as v2
 import story_experiments as se
+import story_pairs as sim
 from benchdb import DEFAULT_ADMIN_URL, temporary_database
 from cv_core import (
     Clustering,
@@ -63,8 +64,6 @@ from story_signals import DEFAULT_CACHE, EmbeddingCache
 
 from pipeline.analytics.evaluation import score_pairs
 from pipeline.config import DedupSettings
-from pipeline.stories import profile as prof
-from pipeline.stories import similarity as sim
 
 # --- pairwise baselines ---------------------------------------------------------------------
 
@@ -100,17 +99,20 @@ def pair_cosines(data: Dataset, vectors: np.ndarray) -> np.ndarray:
 
 @contextmanager
 def cached_use_embeddings(cache: EmbeddingCache) -> Iterator[None]:
-    """The engine's USE embeddings from the disk cache (same texts, same model)."""
-    saved = prof.embed_texts
+    """The engine's encoder vectors from the disk cache (same texts, same models)."""
+    from pipeline.stories import encoders
 
-    def embed(texts: Sequence[str]) -> np.ndarray:
-        return cache.embed("use", "full", list(texts))
+    saved = encoders.embed
 
-    prof.embed_texts = embed
+    def embed(encoder: str, texts: Sequence[str]) -> np.ndarray:
+        view = "full" if encoder == "use" else f"lead{encoders.E5_LEAD_CHARS}"
+        return cache.embed(encoder, view, list(texts))
+
+    encoders.embed = embed  # type: ignore[assignment]
     try:
         yield
     finally:
-        prof.embed_texts = saved
+        encoders.embed = saved  # type: ignore[assignment]
 
 
 class ShippedEngine:
@@ -140,13 +142,19 @@ def postgres_method(
     engine: ShippedEngine, data: Dataset, url: str, fixed_threshold: float | None
 ) -> Callable[[np.ndarray], Clustering]:
     from pipeline.analytics.cluster import cluster
+    from pipeline.stories import model as learned
 
     def method(train: np.ndarray) -> Clustering:
         mono, cross, cut = engine.fit(train)
         threshold = cut if fixed_threshold is None else fixed_threshold
-        settings = DedupSettings(same_story_threshold=min(1.0, max(0.0, threshold)))
-        with se.constants(mono, cross):
-            return dict(cluster(data.articles, settings, url=url))
+        # The v1 two-feature model, run by today's engine with USE only.
+        model = learned.Model(
+            {"bias": mono["bias"], "use": mono["embedding"], "terms": mono["terms"]},
+            {"bias": cross["bias"], "use": cross["embedding"]},
+            min(1.0, max(0.0, threshold)),
+        )
+        settings = DedupSettings(encoder="use")
+        return dict(cluster(data.articles, settings, url=url, models=learned.Models(model)))
 
     return method
 
@@ -203,6 +211,8 @@ VARIANTS: dict[str, v2.Spec] = {
     "e5+use+terms/no time prior": v2.Spec(MAX_COLS, time_prior=False),
     "e5+use+terms/top3": v2.Spec(MAX_COLS, streamed=False, aggregate="top3"),
     "use+terms/top3": v2.Spec(("use_max", "terms_max"), streamed=False, aggregate="top3"),
+    "e5+terms/top3": v2.Spec(("e5_max", "terms_max"), streamed=False, aggregate="top3"),
+    "terms/top3": v2.Spec(("terms_max",), streamed=False, aggregate="top3"),
     "e5+use+terms/C=0.1": v2.Spec(MAX_COLS, c=0.1),
     "e5+use+terms/C=10": v2.Spec(MAX_COLS, c=10.0),
 }
@@ -273,25 +283,28 @@ def run_variant(
 
 
 def fidelity(data: Dataset, cache: EmbeddingCache, admin_url: str) -> None:
-    """The research engine with today's constants (top-3 aggregation, no e5) against the
-    real `cluster` in Postgres: how many labelled pairs they decide alike."""
+    """The research engine with the shipped USE model (top-3 aggregation, no e5) against
+    the real `cluster` in Postgres (dedup.encoder: use): how many labelled pairs they
+    decide alike. (`eval-dedup --cv` clusters with the real `cluster` itself.)"""
     from pipeline.analytics.cluster import cluster
 
     corpus = build_corpus(data, cache, None, shift="")
+    from pipeline.stories import model as learned
+
     shipped = v2.Model(
         {
-            "bias": sim.MONO_WEIGHTS["bias"],
-            "use_max": sim.MONO_WEIGHTS["embedding"],
-            "terms_max": sim.MONO_WEIGHTS["terms"],
+            "bias": learned.CHEAP_MONO["bias"],
+            "use_max": learned.CHEAP_MONO["use"],
+            "terms_max": learned.CHEAP_MONO["terms"],
         },
-        {"bias": sim.CROSS_WEIGHTS["bias"], "use_max": sim.CROSS_WEIGHTS["embedding"]},
-        sim.SAME_STORY_THRESHOLD,
+        {"bias": learned.CHEAP_CROSS["bias"], "use_max": learned.CHEAP_CROSS["use"]},
+        learned.CHEAP_THRESHOLD,
         aggregate="top3",
     )
     engine = v2.run(corpus, shipped)
     memory = {a.id: engine.story_of[i] for i, a in enumerate(data.articles)}
     with temporary_database(admin_url, "story_fidelity") as url, cached_use_embeddings(cache):
-        postgres = dict(cluster(data.articles, DedupSettings(), url=url))
+        postgres = dict(cluster(data.articles, DedupSettings(encoder="use"), url=url))
     for name, story_of in (("research engine", memory), ("postgres cluster", postgres)):
         scores = score_pairs(story_of, data.pairs)
         print(f"  {name}: " + ", ".join(f"{n} {s.f1:.3f}" for n, s in scores.items()))
@@ -454,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cascade = None
         if args.cascade:
             cheap = v2.fit(
-                corpus, labelled, replace(VARIANTS["use+terms"], threshold=thresholds[0])
+                corpus, labelled, replace(VARIANTS[args.cascade_cheap], threshold=thresholds[0])
             )
             width = float(args.cascade.split(",")[0])
             cascade = v2.Cascade.around(cheap, model, width, args.cascade_top)

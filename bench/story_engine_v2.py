@@ -36,12 +36,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
+import story_pairs as sim
 from cv_core import best_threshold
 from story_experiments import fit_logistic
 
 from pipeline.stories import copies
 from pipeline.stories import profile as prof
-from pipeline.stories import similarity as sim
 
 WINDOW_DAYS = 7
 MAX_CANDIDATES = 50

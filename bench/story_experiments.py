@@ -41,8 +41,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import story_pairs as sim
+
 from pipeline.stories import profile as prof
-from pipeline.stories import similarity as sim
 
 WINDOW_DAYS = sim.STORY_WINDOW_DAYS  # config.DedupSettings.story_window_days
 MAX_CANDIDATES = 50  # config.DedupSettings.max_candidates

@@ -108,3 +108,53 @@ def test_eval_dedup_prints_a_table_of_scores(tmp_path: Path, db_url: str, lexica
     cells = [cell.strip() for cell in overall.split("│")[1:-1]]
     # pairs, labelled pairs, same story, precision, recall, F1
     assert cells == ["overall", "2", "1", "1.000", "1.000", "1.000"]
+
+
+def test_eval_dedup_cv_prints_out_of_sample_scores_beside_baselines(
+    tmp_path: Path, db_url: str, lexical: Path
+) -> None:
+    lines = []
+    pairs = []
+    for n in range(4):  # four components: a budget report and its copy, a flood report
+        budget = BUDGET.replace("Mühlbach", f"Mühlbach-{n}")
+        lines += [
+            article(f"a{n}", budget, f"https://m.example/haushalt-{n}"),
+            article(f"c{n}", budget + " Nachtrag.", f"https://n.example/haushalt-{n}"),
+            article(f"b{n}", FLOOD.replace("Nahe", f"Nahe {n}"), f"https://m.example/pegel-{n}"),
+        ]
+        pairs += [
+            json.dumps(
+                {"id1": f"a{n}", "id2": f"c{n}", "lang1": "de", "lang2": "de", "same_story": 1}
+            ),
+            json.dumps(
+                {"id1": f"a{n}", "id2": f"b{n}", "lang1": "de", "lang2": "de", "same_story": 0}
+            ),
+        ]
+    path = articles(tmp_path, *lines)
+    labelled = tmp_path / "pairs.jsonl"
+    labelled.write_text("".join(p + "\n" for p in pairs), encoding="utf-8")
+    args = [
+        "eval-dedup",
+        "--articles",
+        str(path),
+        "--pairs",
+        str(labelled),
+        "--config",
+        str(lexical),
+    ]
+    result = news_ingest(*args, "--cv", "2")
+    assert result.returncode == 0, result.stderr
+    assert "grouped 2-fold CV x1 on 8 labelled pairs over 12 articles" in " ".join(
+        result.stdout.split()
+    )
+    rows = [line for line in result.stdout.splitlines() if "overall" in line]
+    assert any("engine (no encoder)" in row for row in rows)
+    assert any("tf-idf cosine" in row for row in rows)
+    engine = next(row for row in rows if "engine" in row)
+    assert [cell.strip() for cell in engine.split("│")[3:6]] == ["1.000", "1.000", "1.000"]
+    as_json = news_ingest(*args, "--cv", "2", "--repeats", "2", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert report["repeats"] == 2
+    assert report["methods"]["engine (no encoder)"]["overall"]["pairs"] == 16
+    assert news_ingest(*args, "--cv", "1").returncode != 0  # K >= 2

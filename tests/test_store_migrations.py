@@ -56,6 +56,7 @@ AUDITED_TEXT_INDEXES = {
     ("sources", "name"): "config.FEED_NAME_RE",
     ("runs", "id"): "runs.new_run_id / Airflow run id",
     ("fetches", "run_id"): "runs.id",
+    ("story_vectors", "encoder"): "CHECK length <= 16 (stories.encoders tags)",
 }
 
 

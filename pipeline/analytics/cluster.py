@@ -21,6 +21,7 @@ from ..store import db, migrations
 from ..store.staging import stage_article
 from ..store.store_step import store_staged
 from ..stories.factory import build_engine
+from ..stories.model import Models
 from ..textnorm import clean_line, clean_text
 from ..urls import canonical_or_none
 
@@ -116,14 +117,18 @@ def cluster(
     *,
     url: str | None = None,
     batch: int = BATCH,
+    models: Models | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """(article id, story id) for every article, in input order, as a stream."""
+    """(article id, story id) for every article, in input order, as a stream; `models`
+    replaces the shipped same-story models (eval-dedup --cv refits them per fold)."""
     url = url or db.database_url()
     schema = f"news_cluster_{secrets.token_hex(4)}"
     try:
         migrations.migrate(url, schema=schema)
         with db.connection(url, schema=schema, autocommit=True) as conn:
-            yield from cluster_in_schema(conn, schema, articles, settings, batch=batch)
+            yield from cluster_in_schema(
+                conn, schema, articles, settings, batch=batch, models=models
+            )
     finally:
         db.drop_schema(url, schema)
 
@@ -135,9 +140,10 @@ def cluster_in_schema(
     settings: DedupSettings,
     *,
     batch: int = BATCH,
+    models: Models | None = None,
 ) -> Iterator[tuple[str, int]]:
     """`cluster` on a connection to an existing, migrated schema (whose state it keeps)."""
-    engine = build_engine(settings)
+    engine = build_engine(settings, models)
     run_id = new_run_id("cluster")
     start_run(conn, run_id, "cluster")
     sources: dict[str, int] = {}

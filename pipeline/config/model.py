@@ -7,7 +7,7 @@ Pydantic models with `extra="forbid"`, so a misspelt key is an error, not a sile
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -183,13 +183,15 @@ class DedupSettings(_Strict):
     num_perm: Annotated[int, Field(ge=16, le=512)] = Field(
         default=128, description="MinHash permutations of the near-copy fingerprint."
     )
-    same_story_threshold: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.44,
-        description="Score (0-1) from which an article joins an existing story; see "
-        "pipeline/stories/similarity.py for how it is computed.",
+    same_story_threshold: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None,
+        description="Probability (0-1) from which an article joins an existing story; "
+        "null = the threshold fitted with the model (pipeline/stories/model.py).",
     )
     story_window_days: PositiveInt = Field(
-        default=7, description="Only stories active this close to an article's date are candidates."
+        default=7,
+        description="Articles further apart than this many days are never one story: "
+        "candidates are looked up and scored within this window.",
     )
     max_candidates: PositiveInt = Field(
         default=50, description="Most stored articles compared with each new article."
@@ -200,6 +202,23 @@ class DedupSettings(_Strict):
         "their posting lists are long and say little about the story.",
     )
     embeddings: bool = Field(default=True, description="Use the multilingual sentence encoder.")
+    encoder: Literal["use", "use+e5", "e5"] = Field(
+        default="use+e5",
+        description="Sentence encoder of the same-story layer: use (fast), e5 (better, "
+        "~13x slower), use+e5 (USE decides, e5 only where it is unsure). Vectors are stored "
+        "per encoder; switching embeds stored articles on demand when they are compared.",
+    )
+    layers: list[Literal["url", "exact", "near_copy", "same_story"]] = Field(
+        default_factory=lambda: ["url", "exact", "near_copy", "same_story"],
+        description="Active layers of the story engine (tried cheapest first).",
+    )
+
+    @field_validator("layers")
+    @classmethod
+    def _layers_unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each layer may be named once")
+        return value
 
 
 class AirflowSettings(_Strict):

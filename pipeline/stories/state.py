@@ -1,4 +1,6 @@
-"""The same-story layer's state in PostgreSQL: term statistics, profiles, postings.
+"""All story-engine state in PostgreSQL, and every query the layers run on it: the url,
+exact and near-copy lookups, near-copy signatures, and the same-story layer's term
+statistics, profiles, postings and encoder vectors.
 
 Every function takes the store transaction's connection; the caller holds the assign lock,
 so reads and the writes that follow them are consistent.
@@ -16,6 +18,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from . import encoders
 from . import profile as prof
 
 
@@ -97,8 +100,8 @@ def save_profile(
     vector = TermVector.of(profile.terms)
     conn.execute(
         """INSERT INTO story_profiles (article_id, story_id, language, published, term_hashes,
-               term_weights, entities, embedding)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+               term_weights, entities)
+           VALUES (%s, %s, %s, %s, %s, %s, %s)""",
         (
             article_id,
             story_id,
@@ -107,7 +110,6 @@ def save_profile(
             vector.hashes.tobytes(),
             vector.weights.tobytes(),
             list(profile.entities),
-            prof.embedding_to_bytes(profile.embedding) if profile.embedding is not None else None,
         ),
     )
     conn.execute(
@@ -159,8 +161,7 @@ def candidate_articles(
 
 @dataclass(frozen=True)
 class Member:
-    """A stored article of a candidate story; `row` indexes the members' term cosines and
-    embedding matrix returned alongside."""
+    """A stored article of a candidate story; `row` indexes the members' term cosines."""
 
     article_id: int
     story_id: int
@@ -173,7 +174,6 @@ class Member:
 class Members:
     members: list[Member]
     term_cosines: np.ndarray  # (n,) against the new article's terms
-    embeddings: np.ndarray | None  # (n, 512) float32, None when embeddings are off
 
 
 def story_members(
@@ -184,12 +184,12 @@ def story_members(
     terms: dict[str, float],
 ) -> Members:
     """The stories of `article_ids`, each with its `per_story` most recent members, with
-    every member's term cosine and embedding computed in bulk (no per-member decoding)."""
+    every member's term cosine computed in bulk (no per-member decoding)."""
     if not article_ids:
-        return Members([], np.zeros(0), None)
+        return Members([], np.zeros(0))
     rows = conn.execute(
         """SELECT m.article_id, m.story_id, m.language, m.published,
-                  m.term_hashes, m.term_weights, m.embedding
+                  m.term_hashes, m.term_weights
            FROM (SELECT DISTINCT story_id FROM story_profiles
                  WHERE article_id = ANY(%s)) s
            CROSS JOIN LATERAL (
@@ -202,9 +202,112 @@ def story_members(
     weights = np.frombuffer(b"".join(row[5] for row in rows), dtype="<f4")
     owner = np.repeat(np.arange(len(rows)), [len(row[4]) // 8 for row in rows])
     term_cosines = TermVector.of(terms).cosines(hashes, weights, owner, len(rows))
-    embeddings = None
-    if rows and all(row[6] is not None for row in rows):
-        # One conversion for all members: float16 storage → float32 (already unit length).
-        blob = b"".join(row[6] for row in rows)
-        embeddings = np.frombuffer(blob, dtype="<f2").reshape(len(rows), -1).astype(np.float32)
-    return Members(members, term_cosines, embeddings)
+    return Members(members, term_cosines)
+
+
+# --- encoder vectors -------------------------------------------------------------------------
+
+
+def load_vectors(
+    conn: psycopg.Connection[Any], article_ids: list[int], encoder: str
+) -> dict[int, np.ndarray]:
+    """The stored `encoder` vectors of those articles that have one."""
+    if not article_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT article_id, vector FROM story_vectors WHERE article_id = ANY(%s) AND encoder = %s",
+        (article_ids, encoder),
+    ).fetchall()
+    if not rows:
+        return {}
+    # One conversion for all: float16 storage -> float32 (stored unit length).
+    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(len(rows), -1)
+    return {r[0]: v for r, v in zip(rows, matrix.astype(np.float32), strict=True)}
+
+
+def save_vectors(
+    conn: psycopg.Connection[Any], encoder: str, vectors: dict[int, np.ndarray]
+) -> None:
+    """Store vectors of articles (an existing one of the same encoder is kept)."""
+    if not vectors:
+        return
+    ids = sorted(vectors)
+    conn.execute(
+        """INSERT INTO story_vectors (article_id, encoder, vector)
+           SELECT unnest(%s::bigint[]), %s, unnest(%s::bytea[]) ON CONFLICT DO NOTHING""",
+        (ids, encoder, [encoders.to_bytes(vectors[i]) for i in ids]),
+    )
+
+
+def article_texts(
+    conn: psycopg.Connection[Any], article_ids: list[int]
+) -> dict[int, tuple[str | None, str]]:
+    """(title, text) of stored articles: what an encoder embeds on demand."""
+    if not article_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT id, title, text FROM articles WHERE id = ANY(%s)", (article_ids,)
+    ).fetchall()
+    return {row[0]: (row[1], row[2] or "") for row in rows}
+
+
+# --- url, exact, near-copy -----------------------------------------------------------------
+
+
+def url_candidates(
+    conn: psycopg.Connection[Any], declared: str | None, own: str
+) -> list[tuple[int, int, bytes, int]]:
+    """(article, story, minhash, shingles) of stored articles that are the page `declared`
+    names, declare that page too, or declare the new article's own URL."""
+    rows = conn.execute(
+        """SELECT a.id, a.story_id, s.minhash, s.shingles FROM articles a
+           JOIN near_copy_signatures s ON s.article_id = a.id
+           WHERE a.canonical_url = %(declared)s OR a.declared_url = %(declared)s
+              OR a.declared_url = %(own)s
+           ORDER BY a.id LIMIT 5""",
+        {"declared": declared, "own": own},
+    ).fetchall()
+    return [(r[0], r[1], bytes(r[2]), r[3]) for r in rows]
+
+
+def same_text(conn: psycopg.Connection[Any], text_hash: str) -> tuple[int, int] | None:
+    """(article, story) of the first stored article with this text hash."""
+    row = conn.execute(
+        "SELECT id, story_id FROM articles WHERE text_hash = %s ORDER BY id LIMIT 1",
+        (text_hash,),
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def near_copy_candidates(
+    conn: psycopg.Connection[Any], buckets: list[int], limit: int
+) -> list[tuple[int, int, bytes, int]]:
+    """(article, story, minhash, shingles) of the stored articles sharing most buckets."""
+    rows = conn.execute(
+        """SELECT s.article_id, a.story_id, s.minhash, s.shingles
+           FROM (SELECT article_id, count(*) AS shared FROM near_copy_buckets
+                 WHERE bucket = ANY(%s) GROUP BY article_id
+                 ORDER BY shared DESC, article_id LIMIT %s) AS c
+           JOIN near_copy_signatures s USING (article_id)
+           JOIN articles a ON a.id = s.article_id""",
+        (buckets, limit),
+    ).fetchall()
+    return [(r[0], r[1], bytes(r[2]), r[3]) for r in rows]
+
+
+def save_near_copy(
+    conn: psycopg.Connection[Any],
+    article_id: int,
+    minhash: bytes,
+    shingles: int,
+    buckets: list[int],
+) -> None:
+    conn.execute(
+        "INSERT INTO near_copy_signatures (article_id, minhash, shingles) VALUES (%s, %s, %s)",
+        (article_id, minhash, shingles),
+    )
+    conn.execute(
+        """INSERT INTO near_copy_buckets (bucket, article_id)
+           SELECT unnest(%s::bigint[]), %s ON CONFLICT DO NOTHING""",
+        (sorted(set(buckets)), article_id),
+    )

@@ -27,6 +27,7 @@ from newssite import (
 
 from pipeline.analytics.cluster import InputArticle, cluster
 from pipeline.config import DedupSettings
+from pipeline.stories import model as learned
 
 REPO = Path(__file__).resolve().parent.parent
 NEGATIVES = Path(__file__).resolve().parent / "fixtures" / "story_negatives"
@@ -138,7 +139,7 @@ def test_evidence_and_story_state_in_postgres(conn: psycopg.Connection[Any], db_
     assert layers == {"exact", "same_story"} or layers == {"near_copy", "same_story"}, rows
     same_story = [row for row in rows if row[2] == "same_story"]
     assert same_story[0][0].endswith(seed1.slug)
-    assert same_story[0][3] >= DedupSettings().same_story_threshold
+    assert same_story[0][3] >= min(learned.CHEAP_THRESHOLD, learned.FULL_THRESHOLD)
     (stories, articles, count_ok) = conn.execute(
         """SELECT count(*), sum(article_count),
                   bool_and(article_count =

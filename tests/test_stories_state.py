@@ -1,0 +1,70 @@
+"""pipeline.stories.state: the story engine's SQL. Vectors are kept per encoder (the first
+one stored wins), texts of stored articles are found for on-demand embedding, candidates
+respect the date window."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+import psycopg
+from newssite import load_seed
+from test_stories_engine import as_input
+
+from pipeline.analytics.cluster import cluster_in_schema
+from pipeline.config import DedupSettings
+from pipeline.store import db
+from pipeline.stories import state
+
+
+def stored(conn: psycopg.Connection[Any]) -> list[int]:
+    inputs = [as_input(load_seed("000")), as_input(load_seed("001"))]
+    list(cluster_in_schema(conn, db.DEFAULT_SCHEMA, inputs, DedupSettings(encoder="use")))
+    return [row[0] for row in conn.execute("SELECT id FROM articles ORDER BY id").fetchall()]
+
+
+def test_vectors_are_kept_per_encoder(conn: psycopg.Connection[Any]) -> None:
+    ids = stored(conn)
+    use = state.load_vectors(conn, ids, "use")
+    assert sorted(use) == ids
+    assert all(v.shape == (512,) for v in use.values())
+    assert state.load_vectors(conn, ids, "e5") == {}
+    vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
+    state.save_vectors(conn, "e5", {ids[0]: vector})
+    state.save_vectors(conn, "e5", {ids[0]: -vector})  # the first stored is kept
+    (kept,) = state.load_vectors(conn, ids, "e5").values()
+    assert float(kept @ vector) > 0.999
+    assert state.load_vectors(conn, [], "use") == {}
+
+
+def test_texts_of_stored_articles(conn: psycopg.Connection[Any]) -> None:
+    ids = stored(conn)
+    texts = state.article_texts(conn, [*ids, 10**9])
+    assert sorted(texts) == ids
+    _title, text = texts[ids[0]]
+    assert "Astana" in text or "SOZ" in text
+
+
+def test_candidates_are_within_the_window(conn: psycopg.Connection[Any]) -> None:
+    ids = stored(conn)
+    keys = [f"t:{t}" for t in ("astana", "gipfel", "putin", "organi", "schang")]
+    found = state.candidate_articles(
+        conn, keys, date(2024, 7, 3), window_days=7, per_key=100, limit=50
+    )
+    assert set(found) <= set(ids)
+    assert found
+    far = state.candidate_articles(
+        conn, keys, date(2024, 9, 1), window_days=7, per_key=100, limit=50
+    )
+    assert far == []
+
+
+def test_exact_and_near_copy_queries(conn: psycopg.Connection[Any]) -> None:
+    ids = stored(conn)
+    (text_hash,) = conn.execute(
+        "SELECT text_hash FROM articles WHERE id = %s", (ids[0],)
+    ).fetchone()
+    assert state.same_text(conn, text_hash)[0] == ids[0]
+    assert state.same_text(conn, "no such hash") is None
+    assert state.near_copy_candidates(conn, [], 10) == []
