@@ -66,8 +66,8 @@ def stored(url: str, schema: str) -> dict[str, Any]:
         ).fetchall()
         embeddings = dict(
             conn.execute(
-                """SELECT a.canonical_url, p.embedding FROM articles a
-                   JOIN story_profiles p ON p.article_id = a.id"""
+                """SELECT a.canonical_url, v.vector FROM articles a
+                   JOIN story_vectors v ON v.article_id = a.id AND v.encoder = 'use'"""
             ).fetchall()
         )
         fetches = conn.execute(
@@ -197,7 +197,7 @@ def test_a_worker_killed_on_a_page_fails_that_page_and_is_replaced(
         first = pool(*good, FEED, now)
         assert isinstance(first, Extracted)
         assert first.features is not None  # computed in the worker
-        assert base64.b64decode(first.features["embedding"])
+        assert base64.b64decode(first.features["vectors"]["use"])
         with ThreadPoolExecutor(1) as thread:
             pending = thread.submit(pool, *slow, FEED, now)
             time.sleep(1.0)  # the worker is busy with the slow page (or about to be)
