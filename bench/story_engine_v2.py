@@ -38,8 +38,8 @@ from datetime import date
 import numpy as np
 import story_pairs as sim
 from cv_core import best_threshold
-from story_experiments import fit_logistic
 
+from pipeline.analytics.fitting import fit_logistic
 from pipeline.stories import copies
 from pipeline.stories import profile as prof
 

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import story_pairs as sim
 
+from pipeline.analytics.fitting import fit_logistic
 from pipeline.stories import profile as prof
 
 WINDOW_DAYS = sim.STORY_WINDOW_DAYS  # config.DedupSettings.story_window_days
@@ -162,24 +163,6 @@ def best_threshold_row(pairs: Sequence[Pair], scores: np.ndarray) -> str:
 
 
 # --- logistic regression (offline fitting only) ---------------------------------------------
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> tuple[float, np.ndarray]:
-    """L2-regularised logistic regression (bias unpenalised), as sklearn's C; Newton steps."""
-    n, d = x.shape
-    design = np.hstack([np.ones((n, 1)), x])
-    w = np.zeros(d + 1)
-    penalty = np.eye(d + 1) / c
-    penalty[0, 0] = 0.0
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-design @ w))
-        grad = design.T @ (p - y) + penalty @ w
-        hess = design.T @ (design * (p * (1 - p))[:, None]) + penalty
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-9:
-            break
-    return float(w[0]), w[1:]
 
 
 def logistic(bias: float, weights: np.ndarray, x: np.ndarray) -> np.ndarray:
