@@ -28,6 +28,7 @@ the story anyway, so full-length articles are compared on the same footing.
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import math
 import re
@@ -287,9 +288,17 @@ def number_tokens(text: str) -> frozenset[str]:
     return frozenset(found[:MAX_NUMBERS])
 
 
+@functools.lru_cache(maxsize=8)
+def _body_tokens(title: str | None, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Words and tokens of an article, kept for the next call: the store step asks for the
+    stems (`stems_of`, to load their frequencies) and then for the profile of the same article."""
+    body = words(article_text(title, text))
+    return tuple(body), tuple(tokenize(" ".join(body)))
+
+
 def stems_of(title: str | None, text: str) -> set[str]:
     """Every stem `build_profile` may weigh: the terms whose frequencies it will look up."""
-    tokens = tokenize(" ".join(words(article_text(title, text))))
+    _, tokens = _body_tokens(title, text)
     return {key for key in map(stem, tokens) if key is not None}
 
 
@@ -308,8 +317,8 @@ def build_profile(
     `stats` must not yet contain this article (count it after building, as the engine does).
     `diagnostics=False` leaves out lead terms and numbers, which only the experiments use.
     """
-    body = words(article_text(title, text))
-    tokens = tokenize(" ".join(body))
+    body, cached_tokens = _body_tokens(title, text)
+    tokens = list(cached_tokens)
     lead_tokens = tokenize(" ".join(body[:LEAD_WORDS]))
     if language is None:
         language = detect_language(" ".join(body))
