@@ -54,7 +54,6 @@ from cv_core import (
     CVResult,
     Dataset,
     best_threshold,
-    component_folds,
     cross_validate,
     load_dataset,
     print_table,
@@ -63,29 +62,10 @@ from story_fixtures import fixture_inputs, fixture_problems
 from story_signals import DEFAULT_CACHE, EmbeddingCache
 
 from pipeline.analytics.evaluation import score_pairs
+from pipeline.analytics.fitting import pairwise_cv
 from pipeline.config import DedupSettings
 
 # --- pairwise baselines ---------------------------------------------------------------------
-
-
-def pairwise_cv(
-    data: Dataset, scores: np.ndarray, k: int, seeds: Sequence[int], name: str
-) -> CVResult:
-    """A pair is "same" when its score reaches the cut that is best on the training pairs."""
-    labels = np.array([p.same_story for p in data.pairs])
-    folds = []
-    for seed in seeds:
-        for test in component_folds(data.pairs, k, seed):
-            train = np.setdiff1d(np.arange(len(data.pairs)), test)
-            cut = best_threshold(scores[train], labels[train])
-            story_of: Clustering = {}
-            for n, i in enumerate(test):
-                pair = data.pairs[i]
-                # Two singleton stories, or one shared story, per test pair.
-                story_of[pair.id1] = 2 * n
-                story_of[pair.id2] = 2 * n if scores[i] >= cut else 2 * n + 1
-            folds.append(score_pairs(story_of, [data.pairs[i] for i in test]))
-    return CVResult(name, folds)
 
 
 def pair_cosines(data: Dataset, vectors: np.ndarray) -> np.ndarray:
@@ -421,12 +401,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     items = [(a.title, a.text) for a in data.articles]
     results: list[CVResult] = []
 
-    tfidf = se.plain_tfidf_cosines(se.load(args.data)[0], se.load(args.data)[1])
-    results.append(pairwise_cv(data, tfidf, args.k, seeds, "baseline tf-idf cosine (pairwise)"))
+    tfidf = se.plain_tfidf_cosines(*se.load(args.data))
+    results.append(
+        pairwise_cv(data, tfidf, args.k, args.seeds, "baseline tf-idf cosine (pairwise)")
+    )
     for encoder, view in (("use", "full"), ("e5", args.e5_view)):
         cos = pair_cosines(data, cache.article_embeddings(encoder, view, items))
         results.append(
-            pairwise_cv(data, cos, args.k, seeds, f"baseline {encoder}/{view} cosine (pairwise)")
+            pairwise_cv(
+                data, cos, args.k, args.seeds, f"baseline {encoder}/{view} cosine (pairwise)"
+            )
         )
 
     if args.shipped:

@@ -32,21 +32,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.stories import profile as prof
+from pipeline.stories.encoders import lead
 
 DEFAULT_CACHE = Path("/work/cache/issue8")
 ENCODERS = ("use", "e5", "e5q")
 VIEWS = ("full", "lead300", "lead600", "lead1000")
 THREADS = 2
-
-
-def lead(title: str | None, text: str, chars: int) -> str:
-    """Title + text cut to at most `chars` characters, at a word boundary."""
-    whole = " ".join(prof.article_text(title, text).split())
-    if len(whole) <= chars:
-        return whole
-    cut = whole[:chars]
-    space = cut.rfind(" ")
-    return cut[:space] if space > chars // 2 else cut
 
 
 def view_text(view: str, title: str | None, text: str) -> str:

@@ -110,13 +110,6 @@ def embed_articles(encoder: str, items: Sequence[tuple[str | None, str]]) -> np.
     return embed(encoder, [input_text(encoder, title, text) for title, text in items])
 
 
-def to_bytes(vector: np.ndarray) -> bytes:
-    """float16 little-endian (cosine error < 1e-3; 1 KiB for 512 dims)."""
-    return np.asarray(vector, dtype="<f2").tobytes()
-
-
-def from_bytes(data: bytes) -> np.ndarray:
-    """Inverse of `to_bytes`, re-normalised float32."""
-    vector = np.frombuffer(data, dtype="<f2").astype(np.float32)
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
+# Every encoder's vectors are stored in the one float16 format of story profiles.
+to_bytes = prof.embedding_to_bytes
+from_bytes = prof.embedding_from_bytes
