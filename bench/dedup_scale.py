@@ -296,6 +296,7 @@ def queries(
         )
         features = engine._copy_features(item)
         features["vectors"] = {"use": base64.b64encode(encoders.to_bytes(vector)).decode()}
+        features["terms"] = engine.same_story.terms(item)  # prepared off the clock, as workers do
         items.append((item, features))
     return items
 

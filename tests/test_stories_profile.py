@@ -87,3 +87,34 @@ def test_profiles_of_unspaced_and_cjk_texts_have_terms(language: str, text: str)
     if language == "zh":
         assert "防汛" in tokenize(text)
         assert "防汛" in profile.terms
+
+
+def test_a_draft_completed_against_the_corpus_is_the_profile() -> None:
+    """The worker's half (draft) and the store step's half (complete) make exactly the
+    profile one call builds, also after a JSON round trip (the staged features)."""
+    import json
+
+    title = "SOZ-Gipfel in Astana"
+    text = "Die Staats- und Regierungschefs der SOZ treffen sich in Astana. Putin reist an."
+    stats = prof.InMemoryTermStats()
+    stats.add(prof.build_profile(None, "Putin in Astana beim Gipfel", "de", None, stats))
+    whole = prof.build_profile(title, text, "de", None, stats, diagnostics=False)
+    record = json.loads(json.dumps(prof.draft_terms(title, text, "de").to_record()))
+    completed = prof.TermDraft.from_record(record).complete(None, stats)
+    assert completed == whole
+    assert set(record["counts"]) >= set(whole.terms)
+
+
+def test_a_draft_detects_the_language_and_stays_bounded() -> None:
+    english = "The leaders of the organisation met in Astana on Thursday to discuss trade."
+    assert prof.draft_terms(None, english, None).language == "en"
+    letters = "abcdefghijklmnopqrstuvwxyz"
+
+    def word(n: int) -> str:  # distinct letter-only words: aaaa, aaab, ...
+        return "".join(letters[n // 26**k % 26] for k in range(4))
+
+    hostile = " ".join("-".join(word(500 * i + j) for j in range(500)) for i in range(200))
+    draft = prof.draft_terms(None, hostile, "en")
+    assert 0 < len(draft.counts) <= prof.MAX_TOKENS
+    oversized = {**draft.to_record(), "counts": {f"s{i}": 1.0 for i in range(50_000)}}
+    assert len(prof.TermDraft.from_record(oversized).counts) == prof.MAX_TOKENS

@@ -68,3 +68,27 @@ def test_dates_beyond_the_window_never_join(conn: psycopg.Connection[Any]) -> No
     settings = DedupSettings(encoder="use", story_window_days=30)
     story_of = run(conn, [first, late], settings)
     assert story_of[first.id] != story_of[late.id]  # time prior: ~3 weeks cost ~25 logit
+
+
+def test_the_store_step_weighs_the_prepared_draft_and_rebuilds_a_broken_one(
+    conn: psycopg.Connection[Any],
+) -> None:
+    """The terms come from the staged features (prepared in a worker), not recomputed
+    from the text; features whose draft does not read fall back to the text."""
+    from pipeline.stories.engine import DedupInput, LayeredEngine
+
+    seed = load_seed("000")
+    text = "\n".join(seed.paragraphs)
+    item = DedupInput("https://a.example/1", None, seed.title, text, "de", None, seed.published)
+    engine = LayeredEngine(DedupSettings(encoder="use"))
+    features = engine.prepare([item])[0]
+    layer = engine.same_story
+    other = replace(item, text="Völlig anderer Text über Fußball in Berlin und München.")
+    assert set(layer._prepare(conn, other, features).profile.terms) == set(
+        layer._prepare(conn, item, features).profile.terms
+    )
+    layer.forget(other)
+    broken = {**features, "terms": {"counts": "not a mapping"}}
+    rebuilt = layer._prepare(conn, other, broken).profile.terms
+    assert "fussba" in rebuilt
+    assert "astana" not in rebuilt

@@ -32,7 +32,8 @@ __all__ = ["DedupInput", "Features", "Layer", "LayeredEngine", "StoryEngine", "S
 
 # 3: word units of scripts written without spaces (textnorm) changed their copy fingerprints
 # 4: encoder vectors keyed by encoder ("vectors") instead of one USE "embedding"
-FEATURES_VERSION = 4
+# 5: the corpus-free part of the same-story profile ("terms", profile.TermDraft)
+FEATURES_VERSION = 5
 
 
 class StoryEngine(Protocol):
@@ -79,10 +80,13 @@ class LayeredEngine:
         self.active = [layer for layer in self.layers if layer.name.value in active]
 
     def prepare(self, items: Sequence[DedupInput]) -> list[Features]:
-        """Copy fingerprints and, in one batch per encoder, the vectors (the costly part)."""
+        """Copy fingerprints, the same-story profile's corpus-free part (tokens, counts,
+        background frequencies, entities, language) and, in one batch per encoder, the
+        vectors (the costly part): everything the store step would otherwise compute
+        serially under its lock."""
         vectors = self.same_story.vectors(items) if items else []
         return [
-            {**self._copy_features(item), "vectors": found}
+            {**self._copy_features(item), "terms": self.same_story.terms(item), "vectors": found}
             for item, found in zip(items, vectors, strict=True)
         ]
 

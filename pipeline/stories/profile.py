@@ -28,14 +28,13 @@ the story anyway, so full-length articles are compared on the same footing.
 from __future__ import annotations
 
 import base64
-import functools
 import itertools
 import math
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any, Protocol
@@ -45,6 +44,9 @@ import numpy as np
 from ..textnorm import SOUTHEAST_ASIAN_MARKS, has_unspaced, is_unspaced_unit, word_units
 
 MAX_WORDS = 200  # words of title + text used for every signal (see module docstring)
+# Tokens of those words: ~1.1 per word in news text; the cap bounds a page of 200 "words"
+# that are each a thousand hyphenated parts.
+MAX_TOKENS = 1_000
 LEAD_WORDS = 40  # title + lead: the first words of title + text
 # Title + lead words count twice in the term weights: headline and first sentences name
 # the event; the rest of the text drifts into background (dev: mono F1 0.80 → 0.82).
@@ -236,19 +238,35 @@ def weigh_terms(
 
     The first `lead_tokens` tokens (title + lead) count LEAD_WEIGHT times.
     """
-    counts: Counter[str] = Counter()  # float counts (lead tokens weigh more)
+    counts, background = term_counts(tokens, language, lead_tokens)
+    return weights_of(counts, background, stats, limit)
+
+
+def term_counts(
+    tokens: Sequence[str], language: str | None, lead_tokens: int = 0
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(stem → count, lead tokens counting LEAD_WEIGHT times; stem → background frequency
+    of its most frequent word): the half of the term weights that needs no corpus."""
+    counts: dict[str, float] = {}
     background: dict[str, float] = {}
     for position, token in enumerate(tokens):
         key = stem(token)
         if key is None:
             continue
-        counts[key] += LEAD_WEIGHT if position < lead_tokens else 1.0
+        counts[key] = counts.get(key, 0.0) + (LEAD_WEIGHT if position < lead_tokens else 1.0)
         # A stem stands for several words: the most frequent one sets its background.
         freq = background_frequency(token.lower(), language)
         if freq > background.get(key, -1.0):
             background[key] = freq
+    return counts, background
+
+
+def weights_of(
+    counts: dict[str, float], background: dict[str, float], stats: TermStats, limit: int
+) -> dict[str, float]:
+    """The other half: idf from the corpus statistics and the background, top `limit`."""
     n_docs = stats.doc_count
-    idfs = {key: idf(stats.df(key), n_docs, background[key]) for key in counts}
+    idfs = {key: idf(stats.df(key), n_docs, background.get(key, 0.0)) for key in counts}
     raw = {key: (1.0 + math.log(c)) * idfs[key] for key, c in counts.items() if idfs[key] > 0}
     top = sorted(raw.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
@@ -288,18 +306,78 @@ def number_tokens(text: str) -> frozenset[str]:
     return frozenset(found[:MAX_NUMBERS])
 
 
-@functools.lru_cache(maxsize=8)
-def _body_tokens(title: str | None, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Words and tokens of an article, kept for the next call: the store step asks for the
-    stems (`stems_of`, to load their frequencies) and then for the profile of the same article."""
+@dataclass(frozen=True, slots=True)
+class TermDraft:
+    """Everything a profile takes from the article alone: computed where the article is
+    prepared (an extraction worker, no database), completed by `complete` against the
+    corpus statistics in the store step, so the serial step only looks up and weighs."""
+
+    language: str | None
+    counts: dict[str, float]  # stem → count (see `term_counts`)
+    background: dict[str, float]  # stem → background frequency
+    entities: tuple[str, ...]
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-able (the staged row's features)."""
+        return {
+            "language": self.language,
+            "counts": self.counts,
+            "background": self.background,
+            "entities": list(self.entities),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> TermDraft:
+        """Inverse of `to_record`; bounded like the profile it came from (a staged row is
+        data, and a draft larger than an article can produce was not made by us)."""
+        pairs = itertools.islice(record["counts"].items(), MAX_TOKENS)
+        counts = {str(k)[:STEM_CHARS]: float(v) for k, v in pairs}
+        background = {k: float(v) for k, v in record["background"].items() if k in counts}
+        return cls(
+            language=str(record["language"])[:16] if record.get("language") else None,
+            counts=counts,
+            background=background,
+            entities=tuple(str(e)[:200] for e in record.get("entities", ())[:MAX_ENTITIES]),
+        )
+
+    def stems(self) -> list[str]:
+        """The stems whose corpus frequencies `complete` needs."""
+        return sorted(self.counts)
+
+    def complete(
+        self, published: date | None, stats: TermStats, embedding: np.ndarray | None = None
+    ) -> ArticleProfile:
+        """The article's profile against `stats` (which must not yet count it)."""
+        vector = None
+        if embedding is not None:
+            vector = np.asarray(embedding, dtype=np.float32).reshape(EMBEDDING_DIM)
+        return ArticleProfile(
+            language=self.language,
+            published=published,
+            terms=weights_of(self.counts, self.background, stats, MAX_TERMS),
+            lead_terms={},
+            entities=self.entities,
+            numbers=frozenset(),
+            embedding=vector,
+        )
+
+
+def _body_tokens(title: str | None, text: str) -> tuple[list[str], list[str], int]:
+    """Words of title + text (cut to MAX_WORDS), their tokens, and how many of the tokens
+    are title + lead."""
     body = words(article_text(title, text))
-    return tuple(body), tuple(tokenize(" ".join(body)))
+    tokens = tokenize(" ".join(body))[:MAX_TOKENS]
+    return body, tokens, min(len(tokenize(" ".join(body[:LEAD_WORDS]))), len(tokens))
 
 
-def stems_of(title: str | None, text: str) -> set[str]:
-    """Every stem `build_profile` may weigh: the terms whose frequencies it will look up."""
-    _, tokens = _body_tokens(title, text)
-    return {key for key in map(stem, tokens) if key is not None}
+def draft_terms(title: str | None, text: str, language: str | None) -> TermDraft:
+    """The corpus-free part of an article's profile (see `TermDraft`); `language` None is
+    detected from the text."""
+    body, tokens, lead_tokens = _body_tokens(title, text)
+    if language is None:
+        language = detect_language(" ".join(body))
+    counts, background = term_counts(tokens, language, lead_tokens)
+    return TermDraft(language, counts, background, entity_candidates(tokens, language))
 
 
 def build_profile(
@@ -315,26 +393,18 @@ def build_profile(
     """Profile of one article; `embedding` comes from `embed_texts([embedding_text(...)])`.
 
     `stats` must not yet contain this article (count it after building, as the engine does).
-    `diagnostics=False` leaves out lead terms and numbers, which only the experiments use.
+    `diagnostics=False` leaves out lead terms and numbers, which only the experiments use;
+    with it, the profile is `draft_terms(...).complete(...)`, what the engine builds.
     """
-    body, cached_tokens = _body_tokens(title, text)
-    tokens = list(cached_tokens)
+    profile = draft_terms(title, text, language).complete(published, stats, embedding)
+    if not diagnostics:
+        return profile
+    body, _, _ = _body_tokens(title, text)
     lead_tokens = tokenize(" ".join(body[:LEAD_WORDS]))
-    if language is None:
-        language = detect_language(" ".join(body))
-    terms = weigh_terms(tokens, language, stats, MAX_TERMS, len(lead_tokens))
-    lead_terms = weigh_terms(lead_tokens, language, stats, MAX_LEAD_TERMS) if diagnostics else {}
-    vector = None
-    if embedding is not None:
-        vector = np.asarray(embedding, dtype=np.float32).reshape(EMBEDDING_DIM)
-    return ArticleProfile(
-        language=language,
-        published=published,
-        terms=terms,
-        lead_terms=lead_terms,
-        entities=entity_candidates(tokens, language),
-        numbers=number_tokens(" ".join(body)) if diagnostics else frozenset(),
-        embedding=vector,
+    return replace(
+        profile,
+        lead_terms=weigh_terms(lead_tokens, profile.language, stats, MAX_LEAD_TERMS),
+        numbers=number_tokens(" ".join(body)),
     )
 
 

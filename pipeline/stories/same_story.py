@@ -64,6 +64,11 @@ class SameStoryLayer:
                 slot[encoder] = base64.b64encode(encoders.to_bytes(vector)).decode("ascii")
         return out
 
+    @staticmethod
+    def terms(item: DedupInput) -> dict[str, Any]:
+        """The corpus-free part of the item's profile (profile.TermDraft), JSON-able."""
+        return prof.draft_terms(item.title, item.text, item.language).to_record()
+
     # -- match --------------------------------------------------------------------------------
     def _prepare(
         self, conn: psycopg.Connection[Any], item: DedupInput, features: Features
@@ -71,15 +76,9 @@ class SameStoryLayer:
         found = self._prepared.get(item.canonical_url)
         if found is not None:
             return found
-        stats = state.load_term_stats(conn, prof.stems_of(item.title, item.text))
-        profile = prof.build_profile(
-            item.title,
-            item.text,
-            item.language,
-            item.published_at.date() if item.published_at else None,
-            stats,
-            diagnostics=False,
-        )
+        draft = _draft_of(item, features)
+        stats = state.load_term_stats(conn, draft.stems())
+        profile = draft.complete(item.published_at.date() if item.published_at else None, stats)
         vectors = {
             name: encoders.from_bytes(base64.b64decode(data))
             for name, data in (features.get("vectors") or {}).items()
@@ -226,3 +225,12 @@ class SameStoryLayer:
         state.count_document(conn, prepared.profile)
         for encoder, vector in prepared.vectors.items():
             state.save_vectors(conn, encoder, {article_id: vector})
+
+
+def _draft_of(item: DedupInput, features: Features) -> prof.TermDraft:
+    """The prepared term draft, or one made now from the text when the staged features lack
+    it or it does not read (the text is the truth; the features are a cache of it)."""
+    try:
+        return prof.TermDraft.from_record(features["terms"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return prof.draft_terms(item.title, item.text, item.language)
