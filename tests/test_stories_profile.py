@@ -12,7 +12,6 @@ import pytest
 from storyseeds import SEEDS, profiles  # noqa: F401  (fixture)
 
 from pipeline.stories import profile as prof
-from pipeline.stories import similarity as sim
 
 
 def test_fold_and_stem() -> None:
@@ -41,24 +40,6 @@ def test_embedding_bytes_round_trip() -> None:
     restored = prof.embedding_from_bytes(data)
     assert restored.dtype == np.float32
     assert float(vector @ restored) > 0.9999
-
-
-def test_profile_record_round_trip(profiles: dict[str, prof.ArticleProfile]) -> None:  # noqa: F811
-    first, second = (profiles[p.name] for p in SEEDS)
-    record = prof.profile_to_record(second)
-    restored = prof.profile_from_record(record)
-    assert restored.language == second.language
-    assert restored.published == second.published
-    assert restored.entities == second.entities
-    assert restored.numbers == second.numbers
-    assert set(restored.terms) == set(second.terms)
-    assert (
-        sim.candidate_keys(restored)[: sim.CANDIDATE_TERMS]
-        == sim.candidate_keys(second)[: sim.CANDIDATE_TERMS]
-    )
-    assert (
-        abs(sim.cosine(first.terms, restored.terms) - sim.cosine(first.terms, second.terms)) < 1e-3
-    )
 
 
 def test_embed_texts_batch_shape() -> None:

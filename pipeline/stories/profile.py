@@ -1,7 +1,7 @@
 """Per-article profiles for story matching: what one article contributes to a comparison.
 
 A profile is built once, when an article arrives, and then only read: the story engine
-stores it (see `profile_to_record`) and compares later articles against it. Everything in
+stores it (`state.save_profile`) and compares later articles against it. Everything in
 it is cheap to compare (a few small dicts and one 512-dim vector).
 
 Pieces:
@@ -27,7 +27,6 @@ the story anyway, so full-length articles are compared on the same footing.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import math
 import re
@@ -116,7 +115,7 @@ class InMemoryTermStats:
 
 @dataclass(frozen=True, slots=True)
 class ArticleProfile:
-    """What the story engine keeps about one article (see `profile_to_record`)."""
+    """What the story engine keeps about one article (`state.save_profile`)."""
 
     language: str | None
     published: date | None
@@ -446,39 +445,3 @@ def embedding_from_bytes(data: bytes) -> np.ndarray:
     vector = np.frombuffer(data, dtype="<f2").astype(np.float32)
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else vector
-
-
-def _rounded(weights: dict[str, float]) -> dict[str, float]:
-    return {key: round(value, 4) for key, value in weights.items()}
-
-
-def profile_to_record(profile: ArticleProfile) -> dict[str, Any]:
-    """JSON-able dict of a profile (jsonb column); the embedding as base64 float16."""
-    return {
-        "language": profile.language,
-        "published": profile.published.isoformat() if profile.published else None,
-        "terms": _rounded(profile.terms),
-        "lead_terms": _rounded(profile.lead_terms),
-        "entities": list(profile.entities),
-        "numbers": sorted(profile.numbers),
-        "embedding": (
-            base64.b64encode(embedding_to_bytes(profile.embedding)).decode("ascii")
-            if profile.embedding is not None
-            else None
-        ),
-    }
-
-
-def profile_from_record(record: dict[str, Any]) -> ArticleProfile:
-    """Inverse of `profile_to_record`."""
-    published = record.get("published")
-    embedding = record.get("embedding")
-    return ArticleProfile(
-        language=record.get("language"),
-        published=date.fromisoformat(published) if published else None,
-        terms={str(k): float(v) for k, v in record["terms"].items()},
-        lead_terms={str(k): float(v) for k, v in record["lead_terms"].items()},
-        entities=tuple(record.get("entities", ())),
-        numbers=frozenset(record.get("numbers", ())),
-        embedding=embedding_from_bytes(base64.b64decode(embedding)) if embedding else None,
-    )
