@@ -68,3 +68,34 @@ def test_exact_and_near_copy_queries(conn: psycopg.Connection[Any]) -> None:
     assert state.same_text(conn, text_hash)[0] == ids[0]
     assert state.same_text(conn, "no such hash") is None
     assert state.near_copy_candidates(conn, [], 10) == []
+
+
+def test_each_key_reads_its_earliest_postings_in_the_window(
+    conn: psycopg.Connection[Any],
+) -> None:
+    # Postings only (an index: no profile or article rows needed). Key "a": one article a
+    # day 1-20 June plus two undated; key "b": articles 1 and 15.
+    day = date(2024, 6, 1)
+    rows = [(state.key_hash("a"), date(2024, 6, n), n) for n in range(1, 21)]
+    rows += [(state.key_hash("a"), None, 101), (state.key_hash("a"), None, 102)]
+    rows += [(state.key_hash("b"), date(2024, 6, 1), 1), (state.key_hash("b"), day, 15)]
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO story_postings (key, published, article_id) VALUES (%s, %s, %s)", rows
+        )
+
+    def found(published: date | None, per_key: int) -> list[int]:
+        return state.candidate_articles(
+            conn, ["a", "b"], published, window_days=3, per_key=per_key, limit=50
+        )
+
+    # 10 June ± 3 days: key a's articles 7-13 and the undated ones; b's are all outside.
+    assert sorted(found(date(2024, 6, 10), 100)) == [7, 8, 9, 10, 11, 12, 13, 101, 102]
+    # A common key contributes its per_key earliest-dated postings in the window.
+    assert sorted(found(date(2024, 6, 10), 3)) == [7, 8, 9]
+    # Undated postings come after the dated ones.
+    assert sorted(found(date(2024, 6, 19), 4)) == [16, 17, 18, 19]
+    assert sorted(found(date(2024, 6, 28), 4)) == [101, 102]
+    # Articles sharing both keys rank first; an undated article sees every date.
+    assert found(None, 100)[:2] == [15, 1]
+    assert len(found(None, 100)) == 22

@@ -132,15 +132,31 @@ def candidate_articles(
 
     Only articles within ±window_days of its date are candidates (articles without a date
     always are; an article without a date sees all). Each key contributes at most `per_key`
-    postings: a key shared by more articles than that is common, weak evidence, and
-    reading its whole list would make the lookup grow with the corpus.
+    postings, the earliest-dated in the window first (then the undated): a key shared by
+    more articles than that is common, weak evidence, and reading its whole list would make
+    the lookup grow with the corpus.
     """
     hashes = sorted({key_hash(key) for key in keys})
     if published is None:
-        window = sql.SQL("TRUE")
+        postings = sql.SQL(
+            """SELECT p.article_id FROM story_postings p WHERE p.key = k.key
+               ORDER BY p.published LIMIT %(per_key)s"""
+        )
         params: dict[str, Any] = {}
     else:
-        window = sql.SQL("(p.published BETWEEN %(lo)s AND %(hi)s OR p.published IS NULL)")
+        # Two range scans of the (key, published) index, dated then undated (the order the
+        # index holds them in, so the first per_key are read and no more): one condition
+        # with OR would read the key's postings from its oldest date on, or visit the heap
+        # row of each through a bitmap, either of which grows with the corpus.
+        postings = sql.SQL(
+            """(SELECT p.article_id, p.published FROM story_postings p
+                WHERE p.key = k.key AND p.published BETWEEN %(lo)s AND %(hi)s
+                ORDER BY p.published LIMIT %(per_key)s)
+               UNION ALL
+               (SELECT p.article_id, p.published FROM story_postings p
+                WHERE p.key = k.key AND p.published IS NULL LIMIT %(per_key)s)
+               ORDER BY published LIMIT %(per_key)s"""
+        )
         params = {
             "lo": published - timedelta(days=window_days),
             "hi": published + timedelta(days=window_days),
@@ -148,12 +164,10 @@ def candidate_articles(
     rows = conn.execute(
         sql.SQL(
             """SELECT c.article_id FROM unnest(%(keys)s::bigint[]) AS k(key)
-               CROSS JOIN LATERAL (
-                   SELECT p.article_id FROM story_postings p
-                   WHERE p.key = k.key AND {window} LIMIT %(per_key)s) c
+               CROSS JOIN LATERAL ({postings}) c
                GROUP BY c.article_id ORDER BY count(*) DESC, c.article_id DESC
                LIMIT %(limit)s"""
-        ).format(window=window),
+        ).format(postings=postings),
         {"keys": hashes, "per_key": per_key, "limit": limit, **params},
     ).fetchall()
     return [row[0] for row in rows]
