@@ -328,6 +328,7 @@ MATCH_PHASES = (
     (prof, "build_profile"),
     (state, "candidate_articles"),
     (state, "story_members"),
+    (state, "candidate_members"),
     (state, "load_vectors"),
     (state, "article_texts"),
 )

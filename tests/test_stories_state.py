@@ -99,3 +99,28 @@ def test_each_key_reads_its_earliest_postings_in_the_window(
     # Articles sharing both keys rank first; an undated article sees every date.
     assert found(None, 100)[:2] == [15, 1]
     assert len(found(None, 100)) == 22
+
+
+def test_candidate_members_is_one_statement_of_the_three(conn: psycopg.Connection[Any]) -> None:
+    stored(conn)
+    keys = [f"t:{t}" for t in ("astana", "gipfel", "putin", "organi", "schang")]
+    terms = {"astana": 0.8, "gipfel": 0.6}
+    window = {"window_days": 7, "per_key": 100, "limit": 50}
+    for published in (date(2024, 7, 3), None):
+        candidates = state.candidate_articles(conn, keys, published, **window)
+        separate = state.story_members(conn, candidates, per_story=20, terms=terms)
+        merged = state.candidate_members(
+            conn, keys, published, **window, per_story=20, terms=terms, encoder="use"
+        )
+        assert merged.members == separate.members
+        assert np.array_equal(merged.term_cosines, separate.term_cosines)
+        vectors = state.load_vectors(conn, [m.article_id for m in separate.members], "use")
+        assert sorted(merged.vectors["use"]) == sorted(vectors)
+        assert all(np.array_equal(v, vectors[i]) for i, v in merged.vectors["use"].items())
+    none = state.candidate_members(
+        conn, keys, date(2024, 9, 1), **window, per_story=20, terms=terms, encoder="use"
+    )
+    assert none.members == []
+    assert (
+        state.candidate_members(conn, keys, None, **window, per_story=20, terms=terms).vectors == {}
+    )
