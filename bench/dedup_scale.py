@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import secrets
 import statistics
 import string
@@ -474,7 +475,9 @@ def main() -> None:
                 q = statistics.quantiles(latencies, n=100)
                 print(
                     f"{stored:>9,} stored: p50 {q[49]:6.1f} ms  p95 {q[94]:6.1f} ms  "
-                    f"p99 {q[98]:6.1f} ms  layers {layers}",
+                    f"p99 {q[98]:6.1f} ms  layers {layers}  "
+                    # Other processes on the machine stretch every phase: say how busy it was.
+                    f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
                     flush=True,
                 )
                 print(phases.report(), flush=True)
