@@ -2,11 +2,14 @@
 
 Builds one database and grows it through the sizes: synthetic stored articles with the
 full engine state (articles, stories, profiles, USE vectors, candidate postings, term
-statistics, near-copy signatures and LSH buckets), written with COPY. At each size it
-times the store step's per-article work - `engine.match` (url → exact → near-copy →
-same-story) + article insert + `engine.remember` - for new articles (a third near-copies of
-stored ones, a third same-story reports, a third new), each in a transaction that is rolled
-back so the size stays fixed. Prints p50/p95/p99 per size and the 1M/10k growth ratio.
+statistics, near-copy signatures and LSH buckets), written with COPY and vacuumed. At
+each size it times the store step's per-article work - `engine.match` (url → exact →
+near-copy → same-story) + article insert + `engine.remember` - for new articles (a third
+near-copies of stored ones, a third same-story reports, a third new), each in a
+transaction that is rolled back so the size stays fixed. Prints p50/p95/p99 per size and
+the 1M/10k growth ratio, and per phase (each state.py query the layers run, the profile
+build, the article insert, the `remember` writes, the rest of `match` in Python) its
+p50/p95 per article: what grows with the corpus.
 
 Synthetic corpus: 6-letter pseudo-words with Zipf frequencies, 10,000 articles a day (1M
 articles span 100 days: the ±7-day window sees ~14% of them), stories of 1-5 reports that
@@ -21,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import secrets
 import statistics
 import string
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -259,6 +264,27 @@ def load(
     conn.commit()
 
 
+def vacuum(conn: psycopg.Connection[Any]) -> None:
+    """VACUUM (ANALYZE) the loaded tables: the state autovacuum keeps a production database
+    in (migration 0012 keeps story_postings' visibility map current, which the candidate
+    lookup's index-only scans rely on); a CI server may run without autovacuum. Without it,
+    every posting read costs a heap page visit, a cost that grows with the corpus."""
+    conn.commit()
+    conn.autocommit = True
+    try:
+        conn.execute("VACUUM (ANALYZE)")
+    finally:
+        conn.autocommit = False
+
+
+def vacuumed(conn: psycopg.Connection[Any]) -> bool:
+    """Whether most of story_postings is all-visible (VACUUM ran since it was loaded)."""
+    pages, visible = conn.execute(
+        "SELECT relpages, relallvisible FROM pg_class WHERE oid = 'story_postings'::regclass"
+    ).fetchone()
+    return visible >= 0.9 * pages
+
+
 def _copy(cur: psycopg.Cursor[Any], statement: str, rows: list[tuple[Any, ...]]) -> None:
     with cur.copy(statement) as copy:
         for row in rows:
@@ -301,16 +327,94 @@ def queries(
     return items
 
 
+# Phases timed inside `engine.match`: the state.py reads the layers run (and the profile
+# build, while the store step still does it), found by name so the bench keeps working when
+# a function moves or goes; what `match` spends outside them is "match (python)".
+MATCH_PHASES = (
+    (state, "url_candidates"),
+    (state, "same_text"),
+    (state, "near_copy_candidates"),
+    (state, "load_term_stats"),
+    (prof, "build_profile"),
+    (state, "candidate_articles"),
+    (state, "story_members"),
+    (state, "candidate_members"),
+    (state, "load_vectors"),
+    (state, "article_texts"),
+)
+
+
+class Phases:
+    """Milliseconds per phase of the article being timed (`article`), one dict per article."""
+
+    def __init__(self) -> None:
+        self.articles: list[dict[str, float]] = []
+        self.article: dict[str, float] = {}
+
+    def add(self, phase: str, ms: float) -> None:
+        self.article[phase] = self.article.get(phase, 0.0) + ms
+
+    @contextmanager
+    def timing(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(phase, (time.perf_counter() - started) * 1000)
+
+    def wrapped(self, phase: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with self.timing(phase):
+                return function(*args, **kwargs)
+
+        return timed
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """Wrap the match phases' functions for the duration (module attributes, which is
+        how the layers call them)."""
+        originals = [(m, n, getattr(m, n)) for m, n in MATCH_PHASES if hasattr(m, n)]
+        for module, name, function in originals:
+            setattr(module, name, self.wrapped(name, function))
+        try:
+            yield
+        finally:
+            for module, name, function in originals:
+                setattr(module, name, function)
+
+    def report(self) -> str:
+        names = [n for _, n in MATCH_PHASES] + ["match (python)", "insert", "remember"]
+        lines = []
+        for name in names:
+            values = [a.get(name, 0.0) for a in self.articles]
+            if not any(values):
+                continue
+            q = statistics.quantiles(values, n=100)
+            lines.append(
+                f"    {name:<22} mean {statistics.fmean(values):5.2f}  "
+                f"p50 {q[49]:5.2f}  p95 {q[94]:5.2f} ms"
+            )
+        return "\n".join(lines)
+
+
 def time_assign(
-    conn: psycopg.Connection[Any], items: list[tuple[DedupInput, dict[str, Any]]]
+    conn: psycopg.Connection[Any],
+    items: list[tuple[DedupInput, dict[str, Any]]],
+    phases: Phases | None = None,
 ) -> tuple[list[float], dict[str, int]]:
     engine = LayeredEngine(SETTINGS)
+    phases = phases or Phases()
     latencies = []
     layers: dict[str, int] = {}
     for item, features in items:
+        phases.article = {}
         started = time.perf_counter()
         with conn.transaction(force_rollback=True):
-            match = engine.match(conn, item, features)
+            with phases.installed(), phases.timing("match"):
+                match = engine.match(conn, item, features)
+            inner = sum(ms for name, ms in phases.article.items() if name != "match")
+            phases.add("match (python)", phases.article.pop("match") - inner)
+            insert_started = time.perf_counter()
             story_id = (
                 match.story_id
                 if match
@@ -330,9 +434,11 @@ def time_assign(
                     story_id,
                 ),
             ).fetchone()[0]
-            with conn.pipeline():  # as the store step does
+            phases.add("insert", (time.perf_counter() - insert_started) * 1000)
+            with phases.timing("remember"), conn.pipeline():  # as the store step does
                 engine.remember(conn, article_id, story_id, item, features)
         latencies.append((time.perf_counter() - started) * 1000)
+        phases.articles.append(phases.article)
         layer = str(match.layer) if match else "new"
         layers[layer] = layers.get(layer, 0) + 1
     return latencies, layers
@@ -366,21 +472,28 @@ def main() -> None:
                     replay = {n for s in sizes for n in range(max(0, s - 3 * args.queries), s)}
                     for chunk_start in range(stored, size, 50_000):
                         load(conn, synthetic, chunk_start, min(50_000, size - chunk_start), replay)
-                    conn.execute("ANALYZE")
-                    conn.commit()
+                    vacuum(conn)
                     seconds = time.perf_counter() - started
                     print(f"loaded {size - stored:,} articles in {seconds:.0f} s", flush=True)
                     stored = size
+                elif not vacuumed(conn):  # kept from a run that did not vacuum
+                    started = time.perf_counter()
+                    vacuum(conn)
+                    print(f"vacuumed in {time.perf_counter() - started:.0f} s", flush=True)
                 items = queries(synthetic, stored, args.queries)
                 time_assign(conn, items[:20])  # warm caches and the USE-free code paths
-                latencies, layers = time_assign(conn, items)
+                phases = Phases()
+                latencies, layers = time_assign(conn, items, phases)
                 results[stored] = latencies
                 q = statistics.quantiles(latencies, n=100)
                 print(
                     f"{stored:>9,} stored: p50 {q[49]:6.1f} ms  p95 {q[94]:6.1f} ms  "
-                    f"p99 {q[98]:6.1f} ms  layers {layers}",
+                    f"p99 {q[98]:6.1f} ms  layers {layers}  "
+                    # Other processes on the machine stretch every phase: say how busy it was.
+                    f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
                     flush=True,
                 )
+                print(phases.report(), flush=True)
     if len(results) > 1:
         small, large = min(results), max(results)
         p95 = {s: statistics.quantiles(v, n=100)[94] for s, v in results.items()}

@@ -109,16 +109,18 @@ class SameStoryLayer:
         self.forget(item)
         prepared = self._prepare(conn, item, features)
         window = self.settings.story_window_days
-        candidates = state.candidate_articles(
+        # One statement: the candidates, their stories' members and the members' vectors of
+        # the first encoder (the one the first model needs alongside terms).
+        found = state.candidate_members(
             conn,
             prepared.keys,
             prepared.profile.published,
             window_days=window,
             per_key=CANDIDATES_PER_KEY,
             limit=self.settings.max_candidates,
-        )
-        found = state.story_members(
-            conn, candidates, per_story=learned.MAX_MEMBERS, terms=prepared.profile.terms
+            per_story=learned.MAX_MEMBERS,
+            terms=prepared.profile.terms,
+            encoder=self.eager[0] if self.eager else None,
         )
         if not found.members:
             return None
@@ -185,7 +187,8 @@ class SameStoryLayer:
         vectors missing on either side are embedded now and kept."""
         mine = prepared.vectors.get(encoder)
         ids = [m.article_id for m in members]
-        stored = state.load_vectors(conn, ids, encoder)
+        read = found.vectors.get(encoder)  # read along with the members
+        stored = dict(read) if read is not None else state.load_vectors(conn, ids, encoder)
         missing = [i for i in dict.fromkeys(ids) if i not in stored]
         texts = state.article_texts(conn, missing) if missing else {}
         ready = [i for i in missing if i in texts]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -119,6 +119,49 @@ def save_profile(
     )
 
 
+def _candidates_query(
+    keys: list[str],
+    published: date | None,
+    *,
+    window_days: int,
+    per_key: int,
+    limit: int,
+) -> tuple[sql.Composed, dict[str, Any]]:
+    """The candidate_articles statement and its parameters (also a CTE of candidate_members)."""
+    hashes = sorted({key_hash(key) for key in keys})
+    if published is None:
+        postings = sql.SQL(
+            """SELECT p.article_id FROM story_postings p WHERE p.key = k.key
+               ORDER BY p.published LIMIT %(per_key)s"""
+        )
+        params: dict[str, Any] = {}
+    else:
+        # Two range scans of the (key, published) index, dated then undated (the order the
+        # index holds them in, so the first per_key are read and no more): one condition
+        # with OR would read the key's postings from its oldest date on, or visit the heap
+        # row of each through a bitmap, either of which grows with the corpus.
+        postings = sql.SQL(
+            """(SELECT p.article_id, p.published FROM story_postings p
+                WHERE p.key = k.key AND p.published BETWEEN %(lo)s AND %(hi)s
+                ORDER BY p.published LIMIT %(per_key)s)
+               UNION ALL
+               (SELECT p.article_id, p.published FROM story_postings p
+                WHERE p.key = k.key AND p.published IS NULL LIMIT %(per_key)s)
+               ORDER BY published LIMIT %(per_key)s"""
+        )
+        params = {
+            "lo": published - timedelta(days=window_days),
+            "hi": published + timedelta(days=window_days),
+        }
+    query = sql.SQL(
+        """SELECT c.article_id FROM unnest(%(keys)s::bigint[]) AS k(key)
+           CROSS JOIN LATERAL ({postings}) c
+           GROUP BY c.article_id ORDER BY count(*) DESC, c.article_id DESC
+           LIMIT %(limit)s"""
+    ).format(postings=postings)
+    return query, {"keys": hashes, "per_key": per_key, "limit": limit, **params}
+
+
 def candidate_articles(
     conn: psycopg.Connection[Any],
     keys: list[str],
@@ -132,31 +175,14 @@ def candidate_articles(
 
     Only articles within ±window_days of its date are candidates (articles without a date
     always are; an article without a date sees all). Each key contributes at most `per_key`
-    postings: a key shared by more articles than that is common, weak evidence, and
-    reading its whole list would make the lookup grow with the corpus.
+    postings, the earliest-dated in the window first (then the undated): a key shared by
+    more articles than that is common, weak evidence, and reading its whole list would make
+    the lookup grow with the corpus.
     """
-    hashes = sorted({key_hash(key) for key in keys})
-    if published is None:
-        window = sql.SQL("TRUE")
-        params: dict[str, Any] = {}
-    else:
-        window = sql.SQL("(p.published BETWEEN %(lo)s AND %(hi)s OR p.published IS NULL)")
-        params = {
-            "lo": published - timedelta(days=window_days),
-            "hi": published + timedelta(days=window_days),
-        }
-    rows = conn.execute(
-        sql.SQL(
-            """SELECT c.article_id FROM unnest(%(keys)s::bigint[]) AS k(key)
-               CROSS JOIN LATERAL (
-                   SELECT p.article_id FROM story_postings p
-                   WHERE p.key = k.key AND {window} LIMIT %(per_key)s) c
-               GROUP BY c.article_id ORDER BY count(*) DESC, c.article_id DESC
-               LIMIT %(limit)s"""
-        ).format(window=window),
-        {"keys": hashes, "per_key": per_key, "limit": limit, **params},
-    ).fetchall()
-    return [row[0] for row in rows]
+    query, params = _candidates_query(
+        keys, published, window_days=window_days, per_key=per_key, limit=limit
+    )
+    return [row[0] for row in conn.execute(query, params).fetchall()]
 
 
 @dataclass(frozen=True)
@@ -174,6 +200,18 @@ class Member:
 class Members:
     members: list[Member]
     term_cosines: np.ndarray  # (n,) against the new article's terms
+    # encoder → stored vectors of the members that have one, for the encoders read along
+    vectors: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
+
+
+# A story's most recent members, with their profiles.
+_MEMBERS = """SELECT m.article_id, m.story_id, m.language, m.published,
+                     m.term_hashes, m.term_weights{vector}
+              FROM (SELECT DISTINCT story_id FROM story_profiles
+                    WHERE {articles}) s
+              CROSS JOIN LATERAL (
+                  SELECT * FROM story_profiles p WHERE p.story_id = s.story_id
+                  ORDER BY p.article_id DESC LIMIT %(per_story)s) m{vector_join}"""
 
 
 def story_members(
@@ -187,22 +225,60 @@ def story_members(
     every member's term cosine computed in bulk (no per-member decoding)."""
     if not article_ids:
         return Members([], np.zeros(0))
-    rows = conn.execute(
-        """SELECT m.article_id, m.story_id, m.language, m.published,
-                  m.term_hashes, m.term_weights
-           FROM (SELECT DISTINCT story_id FROM story_profiles
-                 WHERE article_id = ANY(%s)) s
-           CROSS JOIN LATERAL (
-               SELECT * FROM story_profiles p WHERE p.story_id = s.story_id
-               ORDER BY p.article_id DESC LIMIT %s) m""",
-        (article_ids, per_story),
-    ).fetchall()
+    query = sql.SQL(_MEMBERS).format(
+        vector=sql.SQL(""),
+        articles=sql.SQL("article_id = ANY(%(ids)s)"),
+        vector_join=sql.SQL(""),
+    )
+    rows = conn.execute(query, {"ids": article_ids, "per_story": per_story}).fetchall()
+    return _members(rows, terms, None)
+
+
+def candidate_members(
+    conn: psycopg.Connection[Any],
+    keys: list[str],
+    published: date | None,
+    *,
+    window_days: int,
+    per_key: int,
+    limit: int,
+    per_story: int,
+    terms: dict[str, float],
+    encoder: str | None = None,
+) -> Members:
+    """story_members of candidate_articles in one statement, with the members' stored
+    `encoder` vectors read along (load_vectors), saving two round trips per article."""
+    candidates, params = _candidates_query(
+        keys, published, window_days=window_days, per_key=per_key, limit=limit
+    )
+    query = sql.SQL(_MEMBERS).format(
+        vector=sql.SQL(", v.vector" if encoder else ""),
+        articles=sql.SQL("article_id IN ({})").format(candidates),
+        vector_join=sql.SQL(
+            """ LEFT JOIN story_vectors v
+                  ON v.article_id = m.article_id AND v.encoder = %(encoder)s"""
+            if encoder
+            else ""
+        ),
+    )
+    rows = conn.execute(query, {**params, "per_story": per_story, "encoder": encoder}).fetchall()
+    return _members(rows, terms, encoder)
+
+
+def _members(rows: list[Any], terms: dict[str, float], encoder: str | None) -> Members:
+    if not rows:
+        return Members([], np.zeros(0))
     members = [Member(row[0], row[1], row[2], row[3], index) for index, row in enumerate(rows)]
     hashes = np.frombuffer(b"".join(row[4] for row in rows), dtype="<i8")
     weights = np.frombuffer(b"".join(row[5] for row in rows), dtype="<f4")
     owner = np.repeat(np.arange(len(rows)), [len(row[4]) // 8 for row in rows])
     term_cosines = TermVector.of(terms).cosines(hashes, weights, owner, len(rows))
-    return Members(members, term_cosines)
+    vectors = (
+        {encoder: _decode_vectors([(r[0], r[6]) for r in rows if r[6] is not None])}
+        if encoder
+        else {}
+    )
+    return Members(members, term_cosines, vectors)
 
 
 # --- encoder vectors -------------------------------------------------------------------------
@@ -218,6 +294,10 @@ def load_vectors(
         "SELECT article_id, vector FROM story_vectors WHERE article_id = ANY(%s) AND encoder = %s",
         (article_ids, encoder),
     ).fetchall()
+    return _decode_vectors(rows)
+
+
+def _decode_vectors(rows: list[tuple[int, bytes]]) -> dict[int, np.ndarray]:
     if not rows:
         return {}
     # One conversion for all: float16 storage -> float32 (stored unit length).
