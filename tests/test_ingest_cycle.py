@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +13,7 @@ import psycopg
 from conftest import write_config
 from newssite import SiteMap
 
+from pipeline.feeds import FeedEntry
 from pipeline.ingest import (
     begin_run,
     collect_feeds,
@@ -17,6 +22,7 @@ from pipeline.ingest import (
     run_cycle,
     store_articles,
 )
+from pipeline.ingest.cycle import Frontier, _map_in_order
 
 
 def count(conn: psycopg.Connection[Any], table: str) -> int:
@@ -97,3 +103,80 @@ def test_run_cycle_is_the_four_steps(
     assert count(conn, "articles") == len(seed_site.served)
     (finished,) = conn.execute("SELECT finished_at FROM runs WHERE id = 'cli-1'").fetchone()
     assert finished is not None
+
+
+def test_run_cycle_stores_earliest_published_first_while_it_collects(
+    db_url: str, seed_site: SiteMap, seed_config: Path, conn: psycopg.Connection[Any]
+) -> None:
+    """Storing starts while feeds are still collected, yet in the order one store step after
+    collection would use: article ids (insertion order) follow publication time, so an
+    original opens its story and its copies join it, whichever feed delivered first."""
+    run_cycle(load_config(seed_config), url=db_url, run_id="cli-order")
+    times = [
+        t
+        for (t,) in conn.execute(
+            "SELECT coalesce(published_at, fetched_at) FROM articles ORDER BY id"
+        ).fetchall()
+    ]
+    assert len(times) == len(seed_site.served)
+    assert times == sorted(times)
+    assert count(conn, "staged_articles") == 0
+
+
+def entry(url: str, published: datetime | None) -> FeedEntry:
+    return FeedEntry(url, url, None, None, published, None)
+
+
+def test_frontier_lets_through_only_what_nothing_to_come_precedes() -> None:
+    t = [datetime(2026, 1, 1, hour, tzinfo=UTC) for hour in range(4)]
+    frontier = Frontier(["a", "b"])
+    a = [entry("https://a/1", t[1]), entry("https://a/2", t[3])]
+    b = [entry("https://b/1", t[2])]
+    frontier.listed("a", a)
+    assert frontier.before() is None  # feed b may still list the oldest article
+    frontier.listed("b", b)
+    assert frontier.before() == t[1]
+    frontier.resolved("a", a[:1])
+    assert frontier.before() == t[2]
+    frontier.resolved("b", b)
+    assert frontier.before() == t[3]
+    undated = entry("https://b/2", None)
+    frontier.listed("b", [undated])  # its time is known once extracted: holds all back
+    assert frontier.before() is None
+    frontier.finished("b")  # crashed or done: nothing more comes from it
+    assert frontier.before() == t[3]
+    frontier.resolved("a", a[1:])
+    assert frontier.before() == datetime.max.replace(tzinfo=UTC)  # everything may go
+
+
+def test_frontier_wait_returns_once_the_bound_moves_or_it_closes() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    frontier = Frontier(["a"])
+    assert frontier.wait_beyond(None, timeout=0.01) is None
+    timer = threading.Timer(0.05, frontier.listed, ("a", [entry("https://a/1", t)]))
+    timer.start()
+    assert frontier.wait_beyond(None, timeout=10) == t
+    timer.join()
+    timer = threading.Timer(0.05, frontier.close)
+    timer.start()
+    assert frontier.wait_beyond(t, timeout=10) == t
+    assert frontier.closed
+    timer.join()
+
+
+def test_articles_are_mapped_in_order_a_window_at_a_time() -> None:
+    lock = threading.Lock()
+    running = [0, 0]  # now, most at once
+
+    def work(n: int) -> int:
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+        time.sleep(0.005)
+        with lock:
+            running[0] -= 1
+        return n * n
+
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        assert list(_map_in_order(executor, work, range(30), 3)) == [n * n for n in range(30)]
+    assert 1 <= running[1] <= 3

@@ -13,22 +13,27 @@ Nothing here raises for what a feed or a web server does: every outcome is recor
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 from psycopg_pool import ConnectionPool
 
 from ..analytics import rollup
 from ..analytics.rollup import Refreshed
 from ..config import Config, Feed
+from ..feeds import FeedEntry
 from ..feeds.fetch import fetch_feed
 from ..http import Fetcher
 from ..store import db, migrations
 from ..store.store_step import StoreReport, store_staged
+from ..stories import encoders
 from ..stories.engine import StoryEngine
 from ..stories.factory import build_engine
 from .collect import Extracted, Failed, download_article, features_of
@@ -44,6 +49,12 @@ FEATURE_BATCH = 16
 # Feeds collected at the same time within one process; their articles share the
 # article threads (fetch.concurrency), so more feed threads would only queue.
 FEED_THREADS = 4
+# `run_cycle` stores while it collects, which needs every feed's article list early (a
+# feed not listed yet may hold the oldest article): it collects this many feeds at once.
+STORING_FEED_THREADS = 16
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 class Progress(Protocol):
@@ -89,6 +100,84 @@ class RunReport:
         return run_stats(self.feeds, self.seconds)
 
 
+class Frontier:
+    """What a cycle still has to stage, as the earliest time (`coalesce(published_at,
+    fetched_at)`, the store step's order) any of it can have. Rows staged before that
+    time can be stored while collection goes on, in the very order one store step after
+    collection would store them: earliest-published first, so an original still opens
+    its story and its copies join it, whichever feed delivers first.
+
+    A feed whose article list is not known yet, or an undated entry (its time is only
+    known once extracted), holds everything back."""
+
+    def __init__(self, feeds: Iterable[str]) -> None:
+        self._changed = threading.Condition()
+        self._unlisted = set(feeds)
+        self._pending: dict[str, Counter[datetime | None]] = {}
+        self._closed = False
+
+    def listed(self, feed: str, entries: Sequence[FeedEntry]) -> None:
+        """The entries `feed` is about to download."""
+        with self._changed:
+            self._unlisted.discard(feed)
+            self._pending[feed] = Counter(entry.published_at for entry in entries)
+            self._changed.notify_all()
+
+    def resolved(self, feed: str, entries: Iterable[FeedEntry]) -> None:
+        """Entries staged, or failed, for good in this run."""
+        with self._changed:
+            pending = self._pending.get(feed)
+            if pending is None:
+                return
+            for entry in entries:
+                pending[entry.published_at] -= 1
+                if pending[entry.published_at] <= 0:
+                    del pending[entry.published_at]
+            self._changed.notify_all()
+
+    def finished(self, feed: str) -> None:
+        """The feed is done (or crashed): nothing more comes from it."""
+        with self._changed:
+            self._unlisted.discard(feed)
+            self._pending.pop(feed, None)
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def before(self) -> datetime | None:
+        """Every row still to be staged is at least this late; None: nothing is known."""
+        with self._changed:
+            return self._before()
+
+    def _before(self) -> datetime | None:
+        if self._unlisted:
+            return None
+        times = [t for pending in self._pending.values() for t in pending]
+        if None in times:
+            return None
+        return min((t for t in times if t is not None), default=datetime.max.replace(tzinfo=UTC))
+
+    def wait_beyond(self, seen: datetime | None, timeout: float) -> datetime | None:
+        """The bound once it moved past `seen` (or at `timeout`, or once closed)."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self._closed or _later(self._before(), seen), timeout=timeout
+            )
+            return self._before()
+
+    @property
+    def closed(self) -> bool:
+        with self._changed:
+            return self._closed
+
+
+def _later(bound: datetime | None, seen: datetime | None) -> bool:
+    return bound is not None and (seen is None or bound > seen)
+
+
 class Cycle:
     """The resources one process shares across the steps of a run."""
 
@@ -112,6 +201,8 @@ class Cycle:
         self.articles = articles
         self.schema = schema
         self.extract = extract  # worker processes, else extraction in the article threads
+        # Set while `store_while_collecting` runs: collect_feed reports its progress to it.
+        self.frontier: Frontier | None = None
 
     @classmethod
     @contextmanager
@@ -132,7 +223,8 @@ class Cycle:
         concurrency = config.fetch.concurrency
         workers = worker_count(config, processes)
         with (
-            db.pool(url, schema=schema, max_size=FEED_THREADS + 2) as pool,
+            # Feed threads, the finish step, and the thread that stores while collecting.
+            db.pool(url, schema=schema, max_size=FEED_THREADS + 3) as pool,
             nullcontext(fetcher) if fetcher else Fetcher.from_config(config) as cycle_fetcher,
             # Closed after the article threads that use it (exits run in reverse order).
             ExtractorPool(
@@ -157,16 +249,76 @@ class Cycle:
             )
 
     # -- collect ---------------------------------------------------------------------------
-    def collect(self, feeds: Sequence[Feed], progress: Progress | None = None) -> list[FeedReport]:
-        """Collect every feed, a few at a time; a feed that crashes (a bug, a lost database
-        connection) is reported as failed and never takes the others down."""
+    def collect(
+        self,
+        feeds: Sequence[Feed],
+        progress: Progress | None = None,
+        *,
+        feed_threads: int = FEED_THREADS,
+    ) -> list[FeedReport]:
+        """Collect every feed, `feed_threads` at a time; a feed that crashes (a bug, a lost
+        database connection) is reported as failed and never takes the others down."""
+
+        def collect_one(feed: Feed) -> FeedReport:
+            try:
+                return self.collect_feed(feed, progress)
+            finally:
+                if self.frontier is not None:
+                    self.frontier.finished(feed.name)
+
         with ThreadPoolExecutor(
-            max_workers=max(1, min(len(feeds), FEED_THREADS)), thread_name_prefix="feed"
-        ) as feed_threads:
-            futures = [feed_threads.submit(self.collect_feed, feed, progress) for feed in feeds]
+            max_workers=max(1, min(len(feeds), feed_threads)), thread_name_prefix="feed"
+        ) as threads:
+            futures = [threads.submit(collect_one, feed) for feed in feeds]
             return [
                 _report_or_crash(feed, future) for feed, future in zip(feeds, futures, strict=True)
             ]
+
+    def collect_and_store(
+        self, feeds: Sequence[Feed], progress: Progress | None = None
+    ) -> list[FeedReport]:
+        """Collect every feed while a thread stores what may be stored already (see
+        `Frontier`), then store the rest: the store step's work overlaps the downloads and
+        the extraction workers instead of following them."""
+        # This process stores while the extraction (workers, or the article threads when
+        # there are none) keeps the cores busy: one thread per model, not two that spin.
+        encoders.limit_threads(1)
+        frontier = Frontier(feed.name for feed in feeds)
+        failed: list[BaseException] = []
+        engine = build_engine(self.config.dedup)  # its own: the feed threads prepare too
+
+        def store_early() -> None:
+            seen: datetime | None = None
+            try:
+                while not frontier.closed:
+                    bound = frontier.wait_beyond(seen, timeout=1.0)
+                    if frontier.closed or not _later(bound, seen):
+                        continue
+                    with self.pool.connection() as conn:
+                        store_staged(
+                            conn,
+                            engine,
+                            schema=self.schema,
+                            run_id=self.run_id,
+                            on_batch=progress.storing if progress else None,
+                            before=bound,
+                        )
+                    seen = bound
+            except Exception as exc:  # the store step after collection meets it again
+                log.warning("storing while collecting stopped: %s: %s", type(exc).__name__, exc)
+                failed.append(exc)
+
+        storer = threading.Thread(target=store_early, name="store", daemon=True)
+        self.frontier = frontier
+        storer.start()
+        try:
+            reports = self.collect(feeds, progress, feed_threads=STORING_FEED_THREADS)
+        finally:
+            frontier.close()
+            storer.join()
+            self.frontier = None
+        self.store(progress)
+        return reports
 
     def collect_feed(self, feed: Feed, progress: Progress | None = None) -> FeedReport:
         """Fetch one feed, then fetch, extract and stage its new (and retryable) articles."""
@@ -196,7 +348,12 @@ class Cycle:
 
         limit = settings.max_articles_per_feed
         pending = recorder.pending(entries, max_attempts=settings.max_article_attempts, limit=limit)
-        todo = pending[:limit]
+        # Oldest first (undated first: their time is known once extracted): what is staged
+        # early can be stored early, while the newer articles are still downloading.
+        todo = sorted(pending[:limit], key=_oldest_first)
+        frontier = self.frontier
+        if frontier is not None:
+            frontier.listed(feed.name, todo)
         log.info(
             "feed %s: %s, %d entries, %d articles to fetch",
             feed.name,
@@ -219,17 +376,23 @@ class Cycle:
         # Threads download and extract; story features (the embedding above all) are
         # computed here, in batches, so the encoder runs once per batch instead of once per
         # article in competing threads.
+        # A few pages of each feed in flight at a time, not all of them queued at once:
+        # the article threads serve the feeds in turn, and each feed's oldest articles
+        # come first (what the early store step waits for).
         batch: list[Extracted] = []
-        for outcome in self.articles.map(work, todo):
+        window = self.config.fetch.concurrency
+        for outcome in _map_in_order(self.articles, work, todo, window):
             if isinstance(outcome, Failed):
                 recorder.failed(outcome)
                 report.failed += 1
+                if frontier is not None:
+                    frontier.resolved(feed.name, [outcome.entry])
                 continue
             batch.append(outcome)
             if len(batch) >= FEATURE_BATCH:
-                report.staged += self._stage(recorder, batch)
+                report.staged += self._stage(recorder, batch, feed.name)
                 batch = []
-        report.staged += self._stage(recorder, batch)
+        report.staged += self._stage(recorder, batch, feed.name)
         report.fetched = len(report.staged)
         # Validators are saved last: a 304 next time must mean "nothing left to do", so not
         # after a crash mid-feed, and not while entries wait beyond max_articles_per_feed.
@@ -239,10 +402,13 @@ class Cycle:
             progress.feed_done(report)
         return report
 
-    def _stage(self, recorder: Recorder, batch: list[Extracted]) -> list[str]:
+    def _stage(self, recorder: Recorder, batch: list[Extracted], feed: str) -> list[str]:
         if not batch:
             return []
-        return recorder.stage(batch, features_of(self.engine, batch))
+        staged = recorder.stage(batch, features_of(self.engine, batch))
+        if self.frontier is not None:  # staged or a failed item: resolved either way
+            self.frontier.resolved(feed, [extracted.entry for extracted in batch])
+        return staged
 
     # -- store and finish --------------------------------------------------------------------
     def store(self, progress: Progress | None = None) -> StoreReport:
@@ -345,10 +511,36 @@ def run_cycle(
     run_id = run_id or new_run_id("cli")
     feeds = begin_run(config, run_id=run_id, trigger="cli", url=url, schema=schema)
     with Cycle.open(config, run_id=run_id, url=url, schema=schema) as cycle:
-        reports = cycle.collect(feeds, progress)
-        cycle.store(progress)
+        reports = cycle.collect_and_store(feeds, progress)
         crashed = [report for report in reports if report.crashed]
         return cycle.finish(time.monotonic() - started, crashed)
+
+
+def _oldest_first(entry: FeedEntry) -> tuple[bool, datetime]:
+    return (entry.published_at is not None, entry.published_at or datetime.min.replace(tzinfo=UTC))
+
+
+def _map_in_order(
+    executor: Executor, fn: Callable[[_T], _R], items: Iterable[_T], window: int
+) -> Iterator[_R]:
+    """`executor.map(fn, items)` with at most `window` items submitted and not yet
+    returned (map submits every item at once: one feed's whole list ahead of the next)."""
+    queued: deque[Future[_R]] = deque()
+    todo = iter(items)
+    try:
+        for item in todo:
+            queued.append(executor.submit(fn, item))
+            if len(queued) >= window:
+                break
+        while queued:
+            result = queued.popleft().result()
+            for item in todo:
+                queued.append(executor.submit(fn, item))
+                break
+            yield result
+    finally:
+        for future in queued:
+            future.cancel()
 
 
 def _with_crashes(summaries: list[FeedSummary], crashed: Sequence[FeedReport]) -> list[FeedSummary]:
