@@ -232,6 +232,7 @@ class Cycle:
                 config.dedup,
                 timeout=config.extract.timeout,
                 start_after=config.extract.start_after_pages,
+                extract_while_loading=True,
             )
             if workers
             else nullcontext() as pool_of_workers,
@@ -295,7 +296,7 @@ class Cycle:
                     if frontier.closed or not _later(bound, seen):
                         continue
                     with self.pool.connection() as conn:
-                        store_staged(
+                        stored = store_staged(
                             conn,
                             engine,
                             schema=self.schema,
@@ -303,6 +304,11 @@ class Cycle:
                             on_batch=progress.storing if progress else None,
                             before=bound,
                         )
+                    log.debug(
+                        "stored %d articles published before %s while collecting",
+                        sum(stored.totals().values()),
+                        bound,
+                    )
                     seen = bound
             except Exception as exc:  # the store step after collection meets it again
                 log.warning("storing while collecting stopped: %s: %s", type(exc).__name__, exc)
@@ -375,7 +381,8 @@ class Cycle:
 
         # Threads download and extract; story features (the embedding above all) are
         # computed here, in batches, so the encoder runs once per batch instead of once per
-        # article in competing threads.
+        # article in competing threads. Articles whose features a worker computed are
+        # staged at once: the sooner staged, the sooner they can be stored.
         # A few pages of each feed in flight at a time, not all of them queued at once:
         # the article threads serve the feeds in turn, and each feed's oldest articles
         # come first (what the early store step waits for).
@@ -389,7 +396,9 @@ class Cycle:
                     frontier.resolved(feed.name, [outcome.entry])
                 continue
             batch.append(outcome)
-            if len(batch) >= FEATURE_BATCH:
+            # Extracted here while the workers load: their features wait for the workers.
+            loading = self.extract is not None and self.extract.loading
+            if outcome.features is not None or (len(batch) >= FEATURE_BATCH and not loading):
                 report.staged += self._stage(recorder, batch, feed.name)
                 batch = []
         report.staged += self._stage(recorder, batch, feed.name)
@@ -405,7 +414,8 @@ class Cycle:
     def _stage(self, recorder: Recorder, batch: list[Extracted], feed: str) -> list[str]:
         if not batch:
             return []
-        staged = recorder.stage(batch, features_of(self.engine, batch))
+        workers = self.extract.prepare if self.extract is not None else None
+        staged = recorder.stage(batch, features_of(self.engine, batch, workers))
         if self.frontier is not None:  # staged or a failed item: resolved either way
             self.frontier.resolved(feed, [extracted.entry for extracted in batch])
         return staged

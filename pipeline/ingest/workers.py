@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import Any
 from ..config import Config, DedupSettings, Feed
 from ..feeds import FeedEntry
 from ..http import FetchResult
+from ..stories.engine import DedupInput, Features
 from .collect import Extracted, Failed, extract_page
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,11 @@ _ONE_THREAD = dict.fromkeys(
 # Not `-m pipeline.ingest.workers`: the package imports this module before runpy would.
 _ENTRY = "import sys; from pipeline.ingest.workers import main; main(sys.argv[1:])"
 _READY = "ready"
+# While the workers load, only pages up to this size are extracted in the calling thread:
+# extraction time grows with the page, and a big one waits for a worker, where the timeout
+# and the crash isolation apply (typical article pages are 20-300 KB).
+LOADING_MAX_PAGE_BYTES = 1_000_000
+_PREPARE = "prepare"  # a task: ("prepare", [DedupInput, ...]) → [Features, ...]
 
 
 def worker_count(config: Config, processes: int | None = None) -> int:
@@ -200,11 +207,20 @@ class ExtractorPool:
     (`expect`), pages are extracted in the calling thread, as without workers: each worker
     loads the encoder anew (seconds of CPU), which a few new articles do not repay, and a
     cycle's store and finish steps never pay for it. Then the workers start and every
-    further call waits for an idle worker (not extracting here meanwhile: that would take
-    the CPU the loading workers need). `close` stops them."""
+    further call waits for an idle worker; with `extract_while_loading`, pages (up to
+    LOADING_MAX_PAGE_BYTES) are extracted in the calling thread until the first worker is
+    ready, on the core the loading worker leaves idle (one interpreter loads, the others
+    are forked from it), and the caller gets their features from the workers (`prepare`).
+    `close` stops them."""
 
     def __init__(
-        self, processes: int, dedup: DedupSettings, *, timeout: float, start_after: int = 0
+        self,
+        processes: int,
+        dedup: DedupSettings,
+        *,
+        timeout: float,
+        start_after: int = 0,
+        extract_while_loading: bool = False,
     ) -> None:
         if processes < 1:
             raise ValueError(f"an ExtractorPool needs at least one process (got {processes})")
@@ -212,6 +228,10 @@ class ExtractorPool:
         self.dedup = dedup
         self.timeout = timeout
         self.start_after = start_after
+        # While the workers load (seconds: imports and the encoder, on one core), extract
+        # pages in the calling threads on the other core, without their features: the
+        # caller asks the workers for those (`prepare`) once they are ready.
+        self.extract_while_loading = extract_while_loading
         self._pages = 0  # calls so far
         self._expected = 0  # pages announced by `expect`
         self._idle: queue.Queue[_Worker] = queue.Queue()
@@ -236,7 +256,8 @@ class ExtractorPool:
         if not due:
             return extract_page(entry, result, feed, fetched_at)
         self._start()
-        worker = self._next_worker()
+        here = self.extract_while_loading and len(result.content) <= LOADING_MAX_PAGE_BYTES
+        worker = self._next_worker(wait=not here)
         if worker is None:
             return extract_page(entry, result, feed, fetched_at)
         try:
@@ -252,6 +273,34 @@ class ExtractorPool:
         self._idle.put(worker)
         return _outcome(entry, result, reply)
 
+    @property
+    def loading(self) -> bool:
+        """Workers started and none ready yet (with `extract_while_loading`, pages are
+        extracted in the calling threads meanwhile)."""
+        with self._lock:
+            return self._started and not self._broken and not any(w.ready for w in self._all)
+
+    def prepare(self, items: Sequence[DedupInput]) -> list[Features] | None:
+        """The story features of `items`, computed by a worker (its encoder is loaded,
+        this process's may not be); None when no worker can: the caller computes them."""
+        if not items:
+            return []
+        self._start()
+        worker = self._next_worker()
+        if worker is None:
+            return None
+        try:
+            reply = worker.run((_PREPARE, list(items)), self.timeout)
+        except (WorkerDied, WorkerTimeout) as exc:
+            self._replace(worker)
+            log.warning("extraction worker process %s computing story features", exc)
+            return None
+        except BaseException:
+            self._idle.put(worker)
+            raise
+        self._idle.put(worker)
+        return list(reply) if isinstance(reply, list) else None
+
     def expect(self, pages: int) -> None:
         """`pages` more pages are coming: once more than `start_after` are announced, every
         page goes to a worker (the first pages of a bulk do not load the encoder here too).
@@ -265,13 +314,17 @@ class ExtractorPool:
         with self._lock:
             return [worker.pid for worker in self._all if worker.pid is not None]
 
-    def _next_worker(self) -> _Worker | None:
-        """An idle, ready worker; None once workers cannot be started."""
+    def _next_worker(self, *, wait: bool = True) -> _Worker | None:
+        """An idle, ready worker; None once workers cannot be started, or (not `wait`)
+        while an idle worker is still loading."""
         while not self._broken:
             try:
                 worker = self._idle.get(timeout=1.0)
             except queue.Empty:
-                continue
+                continue  # all busy: they are ready, wait for one
+            if not wait and not worker.ready and not worker.results.poll(0):
+                self._idle.put(worker)  # still loading: the caller extracts meanwhile
+                return None
             try:
                 worker.wait_ready()
             except (WorkerDied, WorkerTimeout) as exc:
@@ -357,6 +410,14 @@ def _serve(engine: Any, tasks: Connection, results: Connection) -> None:
             return
         if task is None:
             return
+        if task[0] == _PREPARE:  # story features of records extracted by the caller
+            try:
+                features: Any = engine.prepare(task[1])
+            except Exception as exc:  # the caller computes them itself
+                log.exception("computing story features failed")
+                features = f"{type(exc).__name__}: {exc}"
+            results.send(features)
+            continue
         entry, result, feed, fetched_at = task
         try:
             outcome = extract_page(entry, result, feed, fetched_at)
