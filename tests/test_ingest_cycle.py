@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +9,6 @@ import psycopg
 from conftest import write_config
 from newssite import SiteMap
 
-from pipeline.feeds import FeedEntry
 from pipeline.ingest import (
     begin_run,
     collect_feeds,
@@ -22,7 +17,6 @@ from pipeline.ingest import (
     run_cycle,
     store_articles,
 )
-from pipeline.ingest.cycle import Frontier, _map_in_order
 
 
 def count(conn: psycopg.Connection[Any], table: str) -> int:
@@ -121,62 +115,3 @@ def test_run_cycle_stores_earliest_published_first_while_it_collects(
     assert len(times) == len(seed_site.served)
     assert times == sorted(times)
     assert count(conn, "staged_articles") == 0
-
-
-def entry(url: str, published: datetime | None) -> FeedEntry:
-    return FeedEntry(url, url, None, None, published, None)
-
-
-def test_frontier_lets_through_only_what_nothing_to_come_precedes() -> None:
-    t = [datetime(2026, 1, 1, hour, tzinfo=UTC) for hour in range(4)]
-    frontier = Frontier(["a", "b"])
-    a = [entry("https://a/1", t[1]), entry("https://a/2", t[3])]
-    b = [entry("https://b/1", t[2])]
-    frontier.listed("a", a)
-    assert frontier.before() is None  # feed b may still list the oldest article
-    frontier.listed("b", b)
-    assert frontier.before() == t[1]
-    frontier.resolved("a", a[:1])
-    assert frontier.before() == t[2]
-    frontier.resolved("b", b)
-    assert frontier.before() == t[3]
-    undated = entry("https://b/2", None)
-    frontier.listed("b", [undated])  # its time is known once extracted: holds all back
-    assert frontier.before() is None
-    frontier.finished("b")  # crashed or done: nothing more comes from it
-    assert frontier.before() == t[3]
-    frontier.resolved("a", a[1:])
-    assert frontier.before() == datetime.max.replace(tzinfo=UTC)  # everything may go
-
-
-def test_frontier_wait_returns_once_the_bound_moves_or_it_closes() -> None:
-    t = datetime(2026, 1, 1, tzinfo=UTC)
-    frontier = Frontier(["a"])
-    assert frontier.wait_beyond(None, timeout=0.01) is None
-    timer = threading.Timer(0.05, frontier.listed, ("a", [entry("https://a/1", t)]))
-    timer.start()
-    assert frontier.wait_beyond(None, timeout=10) == t
-    timer.join()
-    timer = threading.Timer(0.05, frontier.close)
-    timer.start()
-    assert frontier.wait_beyond(t, timeout=10) == t
-    assert frontier.closed
-    timer.join()
-
-
-def test_articles_are_mapped_in_order_a_window_at_a_time() -> None:
-    lock = threading.Lock()
-    running = [0, 0]  # now, most at once
-
-    def work(n: int) -> int:
-        with lock:
-            running[0] += 1
-            running[1] = max(running[1], running[0])
-        time.sleep(0.005)
-        with lock:
-            running[0] -= 1
-        return n * n
-
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        assert list(_map_in_order(executor, work, range(30), 3)) == [n * n for n in range(30)]
-    assert 1 <= running[1] <= 3

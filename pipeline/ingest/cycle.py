@@ -15,20 +15,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from psycopg_pool import ConnectionPool
 
 from ..analytics import rollup
 from ..analytics.rollup import Refreshed
 from ..config import Config, Feed
-from ..feeds import FeedEntry
 from ..feeds.fetch import fetch_feed
 from ..http import Fetcher
 from ..store import db, migrations
@@ -37,6 +34,7 @@ from ..stories import encoders
 from ..stories.engine import StoryEngine
 from ..stories.factory import build_engine
 from .collect import Extracted, Failed, download_article, features_of
+from .overlap import Frontier, map_in_order, oldest_first, store_early
 from .recorder import Recorder
 from .runs import FeedSummary, feed_summaries, finish_run_row, new_run_id, run_stats, start_run
 from .sources import source_state, sync_sources
@@ -52,9 +50,6 @@ FEED_THREADS = 4
 # `run_cycle` stores while it collects, which needs every feed's article list early (a
 # feed not listed yet may hold the oldest article): it collects this many feeds at once.
 STORING_FEED_THREADS = 16
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
 class Progress(Protocol):
@@ -100,84 +95,6 @@ class RunReport:
         return run_stats(self.feeds, self.seconds)
 
 
-class Frontier:
-    """What a cycle still has to stage, as the earliest time (`coalesce(published_at,
-    fetched_at)`, the store step's order) any of it can have. Rows staged before that
-    time can be stored while collection goes on, in the very order one store step after
-    collection would store them: earliest-published first, so an original still opens
-    its story and its copies join it, whichever feed delivers first.
-
-    A feed whose article list is not known yet, or an undated entry (its time is only
-    known once extracted), holds everything back."""
-
-    def __init__(self, feeds: Iterable[str]) -> None:
-        self._changed = threading.Condition()
-        self._unlisted = set(feeds)
-        self._pending: dict[str, Counter[datetime | None]] = {}
-        self._closed = False
-
-    def listed(self, feed: str, entries: Sequence[FeedEntry]) -> None:
-        """The entries `feed` is about to download."""
-        with self._changed:
-            self._unlisted.discard(feed)
-            self._pending[feed] = Counter(entry.published_at for entry in entries)
-            self._changed.notify_all()
-
-    def resolved(self, feed: str, entries: Iterable[FeedEntry]) -> None:
-        """Entries staged, or failed, for good in this run."""
-        with self._changed:
-            pending = self._pending.get(feed)
-            if pending is None:
-                return
-            for entry in entries:
-                pending[entry.published_at] -= 1
-                if pending[entry.published_at] <= 0:
-                    del pending[entry.published_at]
-            self._changed.notify_all()
-
-    def finished(self, feed: str) -> None:
-        """The feed is done (or crashed): nothing more comes from it."""
-        with self._changed:
-            self._unlisted.discard(feed)
-            self._pending.pop(feed, None)
-            self._changed.notify_all()
-
-    def close(self) -> None:
-        with self._changed:
-            self._closed = True
-            self._changed.notify_all()
-
-    def before(self) -> datetime | None:
-        """Every row still to be staged is at least this late; None: nothing is known."""
-        with self._changed:
-            return self._before()
-
-    def _before(self) -> datetime | None:
-        if self._unlisted:
-            return None
-        times = [t for pending in self._pending.values() for t in pending]
-        if None in times:
-            return None
-        return min((t for t in times if t is not None), default=datetime.max.replace(tzinfo=UTC))
-
-    def wait_beyond(self, seen: datetime | None, timeout: float) -> datetime | None:
-        """The bound once it moved past `seen` (or at `timeout`, or once closed)."""
-        with self._changed:
-            self._changed.wait_for(
-                lambda: self._closed or _later(self._before(), seen), timeout=timeout
-            )
-            return self._before()
-
-    @property
-    def closed(self) -> bool:
-        with self._changed:
-            return self._closed
-
-
-def _later(bound: datetime | None, seen: datetime | None) -> bool:
-    return bound is not None and (seen is None or bound > seen)
-
-
 class Cycle:
     """The resources one process shares across the steps of a run."""
 
@@ -201,7 +118,7 @@ class Cycle:
         self.articles = articles
         self.schema = schema
         self.extract = extract  # worker processes, else extraction in the article threads
-        # Set while `store_while_collecting` runs: collect_feed reports its progress to it.
+        # Set while `collect_and_store` runs: collect_feed reports its progress to it.
         self.frontier: Frontier | None = None
 
     @classmethod
@@ -285,36 +202,15 @@ class Cycle:
         # there are none) keeps the cores busy: one thread per model, not two that spin.
         encoders.limit_threads(1)
         frontier = Frontier(feed.name for feed in feeds)
-        failed: list[BaseException] = []
         engine = build_engine(self.config.dedup)  # its own: the feed threads prepare too
 
-        def store_early() -> None:
-            seen: datetime | None = None
-            try:
-                while not frontier.closed:
-                    bound = frontier.wait_beyond(seen, timeout=1.0)
-                    if frontier.closed or not _later(bound, seen):
-                        continue
-                    with self.pool.connection() as conn:
-                        stored = store_staged(
-                            conn,
-                            engine,
-                            schema=self.schema,
-                            run_id=self.run_id,
-                            on_batch=progress.storing if progress else None,
-                            before=bound,
-                        )
-                    log.debug(
-                        "stored %d articles published before %s while collecting",
-                        sum(stored.totals().values()),
-                        bound,
-                    )
-                    seen = bound
-            except Exception as exc:  # the store step after collection meets it again
-                log.warning("storing while collecting stopped: %s: %s", type(exc).__name__, exc)
-                failed.append(exc)
-
-        storer = threading.Thread(target=store_early, name="store", daemon=True)
+        storer = threading.Thread(
+            target=store_early,
+            args=(frontier, self.pool, engine),
+            kwargs={"schema": self.schema, "run_id": self.run_id, "progress": progress},
+            name="store",
+            daemon=True,
+        )
         self.frontier = frontier
         storer.start()
         try:
@@ -356,7 +252,7 @@ class Cycle:
         pending = recorder.pending(entries, max_attempts=settings.max_article_attempts, limit=limit)
         # Oldest first (undated first: their time is known once extracted): what is staged
         # early can be stored early, while the newer articles are still downloading.
-        todo = sorted(pending[:limit], key=_oldest_first)
+        todo = sorted(pending[:limit], key=oldest_first)
         frontier = self.frontier
         if frontier is not None:
             frontier.listed(feed.name, todo)
@@ -388,7 +284,7 @@ class Cycle:
         # come first (what the early store step waits for).
         batch: list[Extracted] = []
         window = self.config.fetch.concurrency
-        for outcome in _map_in_order(self.articles, work, todo, window):
+        for outcome in map_in_order(self.articles, work, todo, window):
             if isinstance(outcome, Failed):
                 recorder.failed(outcome)
                 report.failed += 1
@@ -524,33 +420,6 @@ def run_cycle(
         reports = cycle.collect_and_store(feeds, progress)
         crashed = [report for report in reports if report.crashed]
         return cycle.finish(time.monotonic() - started, crashed)
-
-
-def _oldest_first(entry: FeedEntry) -> tuple[bool, datetime]:
-    return (entry.published_at is not None, entry.published_at or datetime.min.replace(tzinfo=UTC))
-
-
-def _map_in_order(
-    executor: Executor, fn: Callable[[_T], _R], items: Iterable[_T], window: int
-) -> Iterator[_R]:
-    """`executor.map(fn, items)` with at most `window` items submitted and not yet
-    returned (map submits every item at once: one feed's whole list ahead of the next)."""
-    queued: deque[Future[_R]] = deque()
-    todo = iter(items)
-    try:
-        for item in todo:
-            queued.append(executor.submit(fn, item))
-            if len(queued) >= window:
-                break
-        while queued:
-            result = queued.popleft().result()
-            for item in todo:
-                queued.append(executor.submit(fn, item))
-                break
-            yield result
-    finally:
-        for future in queued:
-            future.cancel()
 
 
 def _with_crashes(summaries: list[FeedSummary], crashed: Sequence[FeedReport]) -> list[FeedSummary]:
