@@ -198,9 +198,6 @@ class Cycle:
         """Collect every feed while a thread stores what may be stored already (see
         `Frontier`), then store the rest: the store step's work overlaps the downloads and
         the extraction workers instead of following them."""
-        # This process stores while the extraction (workers, or the article threads when
-        # there are none) keeps the cores busy: one thread per model, not two that spin.
-        encoders.limit_threads(1)
         frontier = Frontier(feed.name for feed in feeds)
         engine = build_engine(self.config.dedup)  # its own: the feed threads prepare too
 
@@ -214,7 +211,10 @@ class Cycle:
         self.frontier = frontier
         storer.start()
         try:
-            reports = self.collect(feeds, progress, feed_threads=STORING_FEED_THREADS)
+            # Models first used while the extraction (workers, or the article threads) keeps
+            # the cores busy get one thread, not two that spin; after collection, two.
+            with encoders.threads_at_most(1):
+                reports = self.collect(feeds, progress, feed_threads=STORING_FEED_THREADS)
         finally:
             frontier.close()
             storer.join()
