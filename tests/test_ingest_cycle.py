@@ -97,3 +97,21 @@ def test_run_cycle_is_the_four_steps(
     assert count(conn, "articles") == len(seed_site.served)
     (finished,) = conn.execute("SELECT finished_at FROM runs WHERE id = 'cli-1'").fetchone()
     assert finished is not None
+
+
+def test_run_cycle_stores_earliest_published_first_while_it_collects(
+    db_url: str, seed_site: SiteMap, seed_config: Path, conn: psycopg.Connection[Any]
+) -> None:
+    """Storing starts while feeds are still collected, yet in the order one store step after
+    collection would use: article ids (insertion order) follow publication time, so an
+    original opens its story and its copies join it, whichever feed delivered first."""
+    run_cycle(load_config(seed_config), url=db_url, run_id="cli-order")
+    times = [
+        t
+        for (t,) in conn.execute(
+            "SELECT coalesce(published_at, fetched_at) FROM articles ORDER BY id"
+        ).fetchall()
+    ]
+    assert len(times) == len(seed_site.served)
+    assert times == sorted(times)
+    assert count(conn, "staged_articles") == 0

@@ -242,3 +242,28 @@ def test_the_first_pages_are_extracted_in_the_calling_thread(
         first = pool(*pages[0], FEED, now)
         assert isinstance(first, Extracted)
         assert first.features is not None
+
+
+def test_pages_are_extracted_here_while_the_workers_load_and_get_their_features_there(
+    site: NewsSite, fetcher: Fetcher
+) -> None:
+    _, urls = publish(site, slow=False)
+    pages = [fetched(fetcher, url) for url in urls]
+    now = datetime.now(UTC)
+    with ExtractorPool(1, DedupSettings(), timeout=60, extract_while_loading=True) as pool:
+        # The worker takes seconds to load (imports, the encoder): this page does not wait.
+        early = pool(*pages[0], FEED, now)
+        assert isinstance(early, Extracted)
+        assert early.features is None
+        assert pool.loading
+        # Its features come from the worker once it is ready (this process loads no encoder).
+        (features,) = pool.prepare([early.record.story_input()]) or [None]
+        assert features is not None
+        assert not pool.loading
+        later = pool(*pages[0], FEED, now)  # a ready worker: extracted there, with features
+        assert isinstance(later, Extracted)
+        assert later.features is not None
+        assert later.record == early.record
+        mine = np.frombuffer(base64.b64decode(features["vectors"]["use"]), dtype="<f2")
+        theirs = np.frombuffer(base64.b64decode(later.features["vectors"]["use"]), dtype="<f2")
+        assert float(mine.astype(np.float32) @ theirs.astype(np.float32)) > 0.999

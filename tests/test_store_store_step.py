@@ -19,7 +19,14 @@ TEXT = (
 )
 
 
-def _stage(conn: psycopg.Connection, source_id: int, url: str, guid: str, text: str) -> None:
+def _stage(
+    conn: psycopg.Connection,
+    source_id: int,
+    url: str,
+    guid: str,
+    text: str,
+    published: datetime = datetime(2026, 1, 5, tzinfo=UTC),
+) -> None:
     record = ArticleRecord(
         canonical_url=url,
         url=url,
@@ -29,7 +36,7 @@ def _stage(conn: psycopg.Connection, source_id: int, url: str, guid: str, text: 
         author=None,
         sitename=None,
         description=None,
-        published_at=datetime(2026, 1, 5, tzinfo=UTC),
+        published_at=published,
         fetched_at=datetime.now(UTC),
         language="de",
         text=text,
@@ -64,3 +71,34 @@ def test_a_row_the_database_refuses_is_quarantined_and_the_batch_goes_on(
     # The next store step is not blocked by anything left behind.
     _stage(conn, source_id, "https://s.example/later", "later", TEXT + "Noch ein Schluss.")
     assert store_staged(conn, engine, schema="news").quarantined == {}
+
+
+def test_before_stores_only_what_was_published_earlier_earliest_first(
+    conn: psycopg.Connection,
+) -> None:
+    (source_id,) = conn.execute(
+        "INSERT INTO sources (name, url) VALUES ('s', 'https://s.example/') RETURNING id"
+    ).fetchone()
+    days = {"late": 9, "early": 3, "middle": 6}
+    for slug, day in days.items():  # staged out of order
+        _stage(
+            conn,
+            source_id,
+            f"https://s.example/{slug}",
+            slug,
+            f"{TEXT} Tag {day}, Meldung {slug}.",
+            published=datetime(2026, 1, day, tzinfo=UTC),
+        )
+    engine = build_engine(DedupSettings(embeddings=False))
+
+    store_staged(conn, engine, schema="news", before=datetime(2026, 1, 6, tzinfo=UTC))
+    assert conn.execute("SELECT url FROM articles ORDER BY id").fetchall() == [
+        ("https://s.example/early",)
+    ]  # 2026-01-06 itself is not before the bound
+    store_staged(conn, engine, schema="news")
+    assert [url for (url,) in conn.execute("SELECT url FROM articles ORDER BY id")] == [
+        "https://s.example/early",
+        "https://s.example/middle",
+        "https://s.example/late",
+    ]
+    assert conn.execute("SELECT count(*) FROM staged_articles").fetchone() == (0,)

@@ -18,7 +18,7 @@ from ..extract import ExtractionError, decode_html, extract_article
 from ..feeds import FeedEntry
 from ..http import ARTICLE_ACCEPT, Fetcher, FetchResult
 from ..record import ArticleRecord
-from ..stories.engine import Features, StoryEngine
+from ..stories.engine import DedupInput, Features, StoryEngine
 from ..textnorm import clean_line
 from ..urls import declared_on_own_site
 
@@ -110,11 +110,18 @@ def extract_page(
     return Extracted(entry, result, record, warning)
 
 
-def features_of(engine: StoryEngine, batch: Sequence[Extracted]) -> list[Features]:
+def features_of(
+    engine: StoryEngine,
+    batch: Sequence[Extracted],
+    workers: Callable[[list[DedupInput]], list[Features] | None] | None = None,
+) -> list[Features]:
     """The story features of each article: those a worker computed, the others in one
-    `prepare` call (the encoder runs once per batch, not once per article)."""
-    missing = [extracted for extracted in batch if extracted.features is None]
-    computed = iter(engine.prepare([extracted.record.story_input() for extracted in missing]))
+    `prepare` call (the encoder runs once per batch, not once per article), by `workers`
+    (`ExtractorPool.prepare`: pages extracted here while the workers were loading) when
+    given and able, else by `engine` in this process."""
+    missing = [extracted.record.story_input() for extracted in batch if extracted.features is None]
+    found = workers(missing) if workers is not None and missing else None
+    computed = iter(found if found is not None else engine.prepare(missing))
     return [
         extracted.features if extracted.features is not None else next(computed)
         for extracted in batch

@@ -13,6 +13,7 @@ Nothing here raises for what a feed or a web server does: every outcome is recor
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,9 +30,11 @@ from ..feeds.fetch import fetch_feed
 from ..http import Fetcher
 from ..store import db, migrations
 from ..store.store_step import StoreReport, store_staged
+from ..stories import encoders
 from ..stories.engine import StoryEngine
 from ..stories.factory import build_engine
 from .collect import Extracted, Failed, download_article, features_of
+from .overlap import Frontier, map_in_order, oldest_first, store_early
 from .recorder import Recorder
 from .runs import FeedSummary, feed_summaries, finish_run_row, new_run_id, run_stats, start_run
 from .sources import source_state, sync_sources
@@ -44,6 +47,9 @@ FEATURE_BATCH = 16
 # Feeds collected at the same time within one process; their articles share the
 # article threads (fetch.concurrency), so more feed threads would only queue.
 FEED_THREADS = 4
+# `run_cycle` stores while it collects, which needs every feed's article list early (a
+# feed not listed yet may hold the oldest article): it collects this many feeds at once.
+STORING_FEED_THREADS = 16
 
 
 class Progress(Protocol):
@@ -112,6 +118,8 @@ class Cycle:
         self.articles = articles
         self.schema = schema
         self.extract = extract  # worker processes, else extraction in the article threads
+        # Set while `collect_and_store` runs: collect_feed reports its progress to it.
+        self.frontier: Frontier | None = None
 
     @classmethod
     @contextmanager
@@ -132,7 +140,8 @@ class Cycle:
         concurrency = config.fetch.concurrency
         workers = worker_count(config, processes)
         with (
-            db.pool(url, schema=schema, max_size=FEED_THREADS + 2) as pool,
+            # Feed threads, the finish step, and the thread that stores while collecting.
+            db.pool(url, schema=schema, max_size=FEED_THREADS + 3) as pool,
             nullcontext(fetcher) if fetcher else Fetcher.from_config(config) as cycle_fetcher,
             # Closed after the article threads that use it (exits run in reverse order).
             ExtractorPool(
@@ -140,6 +149,7 @@ class Cycle:
                 config.dedup,
                 timeout=config.extract.timeout,
                 start_after=config.extract.start_after_pages,
+                extract_while_loading=True,
             )
             if workers
             else nullcontext() as pool_of_workers,
@@ -157,16 +167,60 @@ class Cycle:
             )
 
     # -- collect ---------------------------------------------------------------------------
-    def collect(self, feeds: Sequence[Feed], progress: Progress | None = None) -> list[FeedReport]:
-        """Collect every feed, a few at a time; a feed that crashes (a bug, a lost database
-        connection) is reported as failed and never takes the others down."""
+    def collect(
+        self,
+        feeds: Sequence[Feed],
+        progress: Progress | None = None,
+        *,
+        feed_threads: int = FEED_THREADS,
+    ) -> list[FeedReport]:
+        """Collect every feed, `feed_threads` at a time; a feed that crashes (a bug, a lost
+        database connection) is reported as failed and never takes the others down."""
+
+        def collect_one(feed: Feed) -> FeedReport:
+            try:
+                return self.collect_feed(feed, progress)
+            finally:
+                if self.frontier is not None:
+                    self.frontier.finished(feed.name)
+
         with ThreadPoolExecutor(
-            max_workers=max(1, min(len(feeds), FEED_THREADS)), thread_name_prefix="feed"
-        ) as feed_threads:
-            futures = [feed_threads.submit(self.collect_feed, feed, progress) for feed in feeds]
+            max_workers=max(1, min(len(feeds), feed_threads)), thread_name_prefix="feed"
+        ) as threads:
+            futures = [threads.submit(collect_one, feed) for feed in feeds]
             return [
                 _report_or_crash(feed, future) for feed, future in zip(feeds, futures, strict=True)
             ]
+
+    def collect_and_store(
+        self, feeds: Sequence[Feed], progress: Progress | None = None
+    ) -> list[FeedReport]:
+        """Collect every feed while a thread stores what may be stored already (see
+        `Frontier`), then store the rest: the store step's work overlaps the downloads and
+        the extraction workers instead of following them."""
+        frontier = Frontier(feed.name for feed in feeds)
+        engine = build_engine(self.config.dedup)  # its own: the feed threads prepare too
+
+        storer = threading.Thread(
+            target=store_early,
+            args=(frontier, self.pool, engine),
+            kwargs={"schema": self.schema, "run_id": self.run_id, "progress": progress},
+            name="store",
+            daemon=True,
+        )
+        self.frontier = frontier
+        storer.start()
+        try:
+            # Models first used while the extraction (workers, or the article threads) keeps
+            # the cores busy get one thread, not two that spin; after collection, two.
+            with encoders.threads_at_most(1):
+                reports = self.collect(feeds, progress, feed_threads=STORING_FEED_THREADS)
+        finally:
+            frontier.close()
+            storer.join()
+            self.frontier = None
+        self.store(progress)
+        return reports
 
     def collect_feed(self, feed: Feed, progress: Progress | None = None) -> FeedReport:
         """Fetch one feed, then fetch, extract and stage its new (and retryable) articles."""
@@ -196,7 +250,12 @@ class Cycle:
 
         limit = settings.max_articles_per_feed
         pending = recorder.pending(entries, max_attempts=settings.max_article_attempts, limit=limit)
-        todo = pending[:limit]
+        # Oldest first (undated first: their time is known once extracted): what is staged
+        # early can be stored early, while the newer articles are still downloading.
+        todo = sorted(pending[:limit], key=oldest_first)
+        frontier = self.frontier
+        if frontier is not None:
+            frontier.listed(feed.name, todo)
         log.info(
             "feed %s: %s, %d entries, %d articles to fetch",
             feed.name,
@@ -218,18 +277,27 @@ class Cycle:
 
         # Threads download and extract; story features (the embedding above all) are
         # computed here, in batches, so the encoder runs once per batch instead of once per
-        # article in competing threads.
+        # article in competing threads. Articles whose features a worker computed are
+        # staged at once: the sooner staged, the sooner they can be stored.
+        # A few pages of each feed in flight at a time, not all of them queued at once:
+        # the article threads serve the feeds in turn, and each feed's oldest articles
+        # come first (what the early store step waits for).
         batch: list[Extracted] = []
-        for outcome in self.articles.map(work, todo):
+        window = self.config.fetch.concurrency
+        for outcome in map_in_order(self.articles, work, todo, window):
             if isinstance(outcome, Failed):
                 recorder.failed(outcome)
                 report.failed += 1
+                if frontier is not None:
+                    frontier.resolved(feed.name, [outcome.entry])
                 continue
             batch.append(outcome)
-            if len(batch) >= FEATURE_BATCH:
-                report.staged += self._stage(recorder, batch)
+            # Extracted here while the workers load: their features wait for the workers.
+            loading = self.extract is not None and self.extract.loading
+            if outcome.features is not None or (len(batch) >= FEATURE_BATCH and not loading):
+                report.staged += self._stage(recorder, batch, feed.name)
                 batch = []
-        report.staged += self._stage(recorder, batch)
+        report.staged += self._stage(recorder, batch, feed.name)
         report.fetched = len(report.staged)
         # Validators are saved last: a 304 next time must mean "nothing left to do", so not
         # after a crash mid-feed, and not while entries wait beyond max_articles_per_feed.
@@ -239,10 +307,14 @@ class Cycle:
             progress.feed_done(report)
         return report
 
-    def _stage(self, recorder: Recorder, batch: list[Extracted]) -> list[str]:
+    def _stage(self, recorder: Recorder, batch: list[Extracted], feed: str) -> list[str]:
         if not batch:
             return []
-        return recorder.stage(batch, features_of(self.engine, batch))
+        workers = self.extract.prepare if self.extract is not None else None
+        staged = recorder.stage(batch, features_of(self.engine, batch, workers))
+        if self.frontier is not None:  # staged or a failed item: resolved either way
+            self.frontier.resolved(feed, [extracted.entry for extracted in batch])
+        return staged
 
     # -- store and finish --------------------------------------------------------------------
     def store(self, progress: Progress | None = None) -> StoreReport:
@@ -345,8 +417,7 @@ def run_cycle(
     run_id = run_id or new_run_id("cli")
     feeds = begin_run(config, run_id=run_id, trigger="cli", url=url, schema=schema)
     with Cycle.open(config, run_id=run_id, url=url, schema=schema) as cycle:
-        reports = cycle.collect(feeds, progress)
-        cycle.store(progress)
+        reports = cycle.collect_and_store(feeds, progress)
         crashed = [report for report in reports if report.crashed]
         return cycle.finish(time.monotonic() - started, crashed)
 

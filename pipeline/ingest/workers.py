@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -37,7 +38,10 @@ from typing import Any
 from ..config import Config, DedupSettings, Feed
 from ..feeds import FeedEntry
 from ..http import FetchResult
+from ..stories.engine import DedupInput, Features
 from .collect import Extracted, Failed, extract_page
+from .worker_main import PREPARE as _PREPARE
+from .worker_main import READY as _READY
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +55,12 @@ START_TIMEOUT_SECONDS = 300.0
 _ONE_THREAD = dict.fromkeys(
     ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"), "1"
 )
-# Not `-m pipeline.ingest.workers`: the package imports this module before runpy would.
-_ENTRY = "import sys; from pipeline.ingest.workers import main; main(sys.argv[1:])"
-_READY = "ready"
+# Not `-m pipeline.ingest.worker_main`: the package imports it before runpy would.
+_ENTRY = "import sys; from pipeline.ingest.worker_main import main; main(sys.argv[1:])"
+# While the workers load, only pages up to this size are extracted in the calling thread:
+# extraction time grows with the page, and a big one waits for a worker, where the timeout
+# and the crash isolation apply (typical article pages are 20-300 KB).
+LOADING_MAX_PAGE_BYTES = 1_000_000
 
 
 def worker_count(config: Config, processes: int | None = None) -> int:
@@ -200,11 +207,20 @@ class ExtractorPool:
     (`expect`), pages are extracted in the calling thread, as without workers: each worker
     loads the encoder anew (seconds of CPU), which a few new articles do not repay, and a
     cycle's store and finish steps never pay for it. Then the workers start and every
-    further call waits for an idle worker (not extracting here meanwhile: that would take
-    the CPU the loading workers need). `close` stops them."""
+    further call waits for an idle worker; with `extract_while_loading`, pages (up to
+    LOADING_MAX_PAGE_BYTES) are extracted in the calling thread until the first worker is
+    ready, on the core the loading worker leaves idle (one interpreter loads, the others
+    are forked from it), and the caller gets their features from the workers (`prepare`).
+    `close` stops them."""
 
     def __init__(
-        self, processes: int, dedup: DedupSettings, *, timeout: float, start_after: int = 0
+        self,
+        processes: int,
+        dedup: DedupSettings,
+        *,
+        timeout: float,
+        start_after: int = 0,
+        extract_while_loading: bool = False,
     ) -> None:
         if processes < 1:
             raise ValueError(f"an ExtractorPool needs at least one process (got {processes})")
@@ -212,6 +228,10 @@ class ExtractorPool:
         self.dedup = dedup
         self.timeout = timeout
         self.start_after = start_after
+        # While the workers load (seconds: imports and the encoder, on one core), extract
+        # pages in the calling threads on the other core, without their features: the
+        # caller asks the workers for those (`prepare`) once they are ready.
+        self.extract_while_loading = extract_while_loading
         self._pages = 0  # calls so far
         self._expected = 0  # pages announced by `expect`
         self._idle: queue.Queue[_Worker] = queue.Queue()
@@ -236,7 +256,8 @@ class ExtractorPool:
         if not due:
             return extract_page(entry, result, feed, fetched_at)
         self._start()
-        worker = self._next_worker()
+        here = self.extract_while_loading and len(result.content) <= LOADING_MAX_PAGE_BYTES
+        worker = self._next_worker(wait=not here)
         if worker is None:
             return extract_page(entry, result, feed, fetched_at)
         try:
@@ -252,6 +273,34 @@ class ExtractorPool:
         self._idle.put(worker)
         return _outcome(entry, result, reply)
 
+    @property
+    def loading(self) -> bool:
+        """Workers started and none ready yet (with `extract_while_loading`, pages are
+        extracted in the calling threads meanwhile)."""
+        with self._lock:
+            return self._started and not self._broken and not any(w.ready for w in self._all)
+
+    def prepare(self, items: Sequence[DedupInput]) -> list[Features] | None:
+        """The story features of `items`, computed by a worker (its encoder is loaded,
+        this process's may not be); None when no worker can: the caller computes them."""
+        if not items:
+            return []
+        self._start()
+        worker = self._next_worker()
+        if worker is None:
+            return None
+        try:
+            reply = worker.run((_PREPARE, list(items)), self.timeout)
+        except (WorkerDied, WorkerTimeout) as exc:
+            self._replace(worker)
+            log.warning("extraction worker process %s computing story features", exc)
+            return None
+        except BaseException:
+            self._idle.put(worker)
+            raise
+        self._idle.put(worker)
+        return list(reply) if isinstance(reply, list) else None
+
     def expect(self, pages: int) -> None:
         """`pages` more pages are coming: once more than `start_after` are announced, every
         page goes to a worker (the first pages of a bulk do not load the encoder here too).
@@ -265,13 +314,17 @@ class ExtractorPool:
         with self._lock:
             return [worker.pid for worker in self._all if worker.pid is not None]
 
-    def _next_worker(self) -> _Worker | None:
-        """An idle, ready worker; None once workers cannot be started."""
+    def _next_worker(self, *, wait: bool = True) -> _Worker | None:
+        """An idle, ready worker; None once workers cannot be started, or (not `wait`)
+        while an idle worker is still loading."""
         while not self._broken:
             try:
                 worker = self._idle.get(timeout=1.0)
             except queue.Empty:
-                continue
+                continue  # all busy: they are ready, wait for one
+            if not wait and not worker.ready and not worker.results.poll(0):
+                self._idle.put(worker)  # still loading: the caller extracts meanwhile
+                return None
             try:
                 worker.wait_ready()
             except (WorkerDied, WorkerTimeout) as exc:
@@ -342,86 +395,3 @@ def _outcome(entry: FeedEntry, result: FetchResult, reply: tuple[Any, ...]) -> E
         return Extracted(entry, result, record, warning, features)
     _, stage, error, retryable = reply
     return Failed(entry, result, stage, error, retryable)
-
-
-# -- the worker process ------------------------------------------------------------------
-
-
-def _serve(engine: Any, tasks: Connection, results: Connection) -> None:
-    """Extract pages until told to stop (None) or the parent is gone."""
-    results.send((_READY, os.getpid()))
-    while True:
-        try:
-            task = tasks.recv()
-        except EOFError:
-            return
-        if task is None:
-            return
-        entry, result, feed, fetched_at = task
-        try:
-            outcome = extract_page(entry, result, feed, fetched_at)
-            if isinstance(outcome, Failed):
-                reply: tuple[Any, ...] = ("failed", outcome.stage, outcome.error, outcome.retryable)
-            else:
-                features = engine.prepare([outcome.record.story_input()])[0]
-                reply = ("extracted", outcome.record, outcome.warning, features)
-        except Exception as exc:  # a bug on one page: report it, keep serving
-            log.exception("extracting %s failed", entry.url)
-            reply = ("failed", "extract", f"{type(exc).__name__}: {exc}", True)
-        results.send(reply)
-
-
-def _load(settings: dict[str, Any]) -> Any:
-    """The story engine with its encoder loaded (before saying ready, not on a page's clock)."""
-    from ..stories.factory import build_engine
-
-    engine = build_engine(DedupSettings.model_validate(settings))
-    engine.prepare([_warm_up_item()])
-    return engine
-
-
-def _warm_up_item() -> Any:
-    from ..stories.engine import DedupInput
-
-    now = datetime.now().astimezone()
-    return DedupInput("https://warm.up/", None, "Warm up", "warm up the encoder", "en", now, now)
-
-
-def main(argv: list[str]) -> None:
-    """The first worker: load, fork one worker per further pipe pair, serve the first pair.
-    Forking is safe here: one thread (BLAS limited to one), no connections, no locks."""
-    logging.basicConfig(
-        level=logging.WARNING, format="extraction worker %(process)d %(levelname)s: %(message)s"
-    )
-    fds = [int(arg) for arg in argv]
-    pairs = [
-        (Connection(fds[i], writable=False), Connection(fds[i + 1], readable=False))
-        for i in range(0, len(fds), 2)
-    ]
-    # The parent gone or stopping: nothing left to report to.
-    with contextlib.suppress(BrokenPipeError, EOFError, KeyboardInterrupt):
-        engine = _load(pairs[0][0].recv())
-        forked = []
-        for own in pairs[1:]:
-            pid = os.fork()
-            if pid:
-                forked.append(pid)
-            else:
-                try:
-                    for pair in pairs:
-                        if pair is not own:
-                            pair[0].close()
-                            pair[1].close()
-                    with contextlib.suppress(BrokenPipeError, EOFError, KeyboardInterrupt):
-                        _serve(engine, *own)
-                finally:
-                    os._exit(0)  # never back into the first worker's code
-        for pair in pairs[1:]:
-            pair[0].close()
-            pair[1].close()
-        _serve(engine, *pairs[0])
-        # Reaped here, so their CPU time counts in this process's children (and the
-        # parent's, which waits for this one).
-        for pid in forked:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)

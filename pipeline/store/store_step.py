@@ -67,12 +67,15 @@ def store_staged(
     run_id: str | None = None,
     on_batch: Callable[[int], None] | None = None,
     arrival_order: bool = False,
+    before: datetime | None = None,
 ) -> StoreReport:
     """Move every staged article into articles/stories; return what happened to each.
 
     Articles are stored earliest-published first, so an original opens its story and its
     copies join it whichever feed delivered first; `arrival_order` stores them in the order
-    they were staged instead (`news-ingest cluster`: file order).
+    they were staged instead (`news-ingest cluster`: file order). `before`: only the
+    articles published (else fetched) before it, what a cycle that is still collecting
+    can store already (nothing it stages later would come first).
     """
     report = StoreReport()
     while True:
@@ -84,6 +87,7 @@ def store_staged(
             run_id=run_id,
             report=report,
             arrival_order=arrival_order,
+            before=before,
         )
         if stored == 0:
             return report
@@ -101,10 +105,11 @@ def _store_batch(
     run_id: str | None,
     report: StoreReport,
     arrival_order: bool,
+    before: datetime | None = None,
 ) -> int:
     try:
         with conn.transaction():
-            return _store_locked(conn, engine, arrival_order, limit, run_id, report)
+            return _store_locked(conn, engine, arrival_order, limit, run_id, report, before)
     except psycopg.errors.LockNotAvailable:
         # Another store step holding the lock longer than LOCK_TIMEOUT_SECONDS, or a wait
         # nobody foresaw: a clear error naming who holds what, not a stall.
@@ -120,6 +125,7 @@ def _store_locked(
     limit: int,
     run_id: str | None,
     report: StoreReport,
+    before: datetime | None = None,
 ) -> int:
     """One batch, inside its transaction."""
     order = "s.seq" if arrival_order else "coalesce(s.published_at, s.fetched_at), s.seq"
@@ -129,9 +135,11 @@ def _store_locked(
             sql.SQL(
                 """SELECT s.*, src.name AS source_name FROM staged_articles s
                    JOIN sources src ON src.id = s.source_id
-                   ORDER BY {order} LIMIT %s FOR UPDATE OF s"""
+                   WHERE %(before)s::timestamptz IS NULL
+                      OR coalesce(s.published_at, s.fetched_at) < %(before)s
+                   ORDER BY {order} LIMIT %(limit)s FOR UPDATE OF s"""
             ).format(order=sql.SQL(order)),
-            (limit,),
+            {"before": before, "limit": limit},
         ).fetchall()
     if not rows:
         return 0

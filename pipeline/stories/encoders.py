@@ -20,7 +20,8 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,9 @@ MEMO_SIZE = 20_000  # vectors kept per process (~40 MB at 512 float32 dims)
 _models: dict[str, Any] = {}
 _lock = threading.Lock()
 _memo: OrderedDict[tuple[str, bytes], np.ndarray] = OrderedDict()
+# Model calls and texts computed (not memoised) per encoder in this process: benchmarks
+# read them to give a baseline the same encoder work a cycle did.
+_computed: dict[str, list[int]] = {}
 
 
 def lead(title: str | None, text: str, chars: int = E5_LEAD_CHARS) -> str:
@@ -76,8 +80,35 @@ def _model(encoder: str) -> Any:
         return _models[encoder]
 
 
+@contextmanager
+def threads_at_most(threads: int) -> Iterator[None]:
+    """At most `threads` BLAS/OpenMP threads for the models this process loads meanwhile
+    (a model keeps the threads it was loaded with). A process whose cores are taken by
+    extraction workers (or other jobs) wants one: OpenMP threads that wait for each other
+    on busy cores spin. On the loaded 2-core dev machine e5 embedded 40 texts in 42 s
+    (26 s CPU) with two threads, in 18 s (9 s CPU) with one."""
+    global THREADS
+    with _lock:
+        before, THREADS = THREADS, max(1, min(THREADS, threads))
+    try:
+        yield
+    finally:
+        with _lock:
+            THREADS = before
+
+
+def computed() -> dict[str, tuple[int, int]]:
+    """(model calls, texts) each encoder computed in this process so far (read-only)."""
+    with _lock:
+        return {encoder: (calls, texts) for encoder, (calls, texts) in _computed.items()}
+
+
 def _compute(encoder: str, texts: list[str]) -> np.ndarray:
     model = _model(encoder)
+    with _lock:
+        count = _computed.setdefault(encoder, [0, 0])
+        count[0] += 1
+        count[1] += len(texts)
     raw = model.encode(texts) if encoder == USE else model.passage(texts)
     vectors = np.asarray(raw, dtype=np.float32).reshape(len(texts), DIMS[encoder])
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
