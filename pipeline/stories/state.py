@@ -119,23 +119,9 @@ def save_profile(
     )
 
 
-def _candidates_query(
-    keys: list[str],
-    published: date | None,
-    *,
-    window_days: int,
-    per_key: int,
-    limit: int,
-) -> tuple[sql.Composed, dict[str, Any]]:
-    """The candidate_articles statement and its parameters (also a CTE of candidate_members)."""
-    hashes = sorted({key_hash(key) for key in keys})
-    if published is None:
-        postings = sql.SQL(
-            """SELECT p.article_id FROM story_postings p WHERE p.key = k.key
-               ORDER BY p.published LIMIT %(per_key)s"""
-        )
-        params: dict[str, Any] = {}
-    else:
+def _candidates_sql(dated: bool) -> sql.Composed:
+    """The candidate_articles statement (also the candidates of candidate_members)."""
+    if dated:
         # Two range scans of the (key, published) index, dated then undated (the order the
         # index holds them in, so the first per_key are read and no more): one condition
         # with OR would read the key's postings from its oldest date on, or visit the heap
@@ -149,17 +135,31 @@ def _candidates_query(
                 WHERE p.key = k.key AND p.published IS NULL LIMIT %(per_key)s)
                ORDER BY published LIMIT %(per_key)s"""
         )
-        params = {
-            "lo": published - timedelta(days=window_days),
-            "hi": published + timedelta(days=window_days),
-        }
-    query = sql.SQL(
+    else:
+        postings = sql.SQL(
+            """SELECT p.article_id FROM story_postings p WHERE p.key = k.key
+               ORDER BY p.published LIMIT %(per_key)s"""
+        )
+    return sql.SQL(
         """SELECT c.article_id FROM unnest(%(keys)s::bigint[]) AS k(key)
            CROSS JOIN LATERAL ({postings}) c
            GROUP BY c.article_id ORDER BY count(*) DESC, c.article_id DESC
            LIMIT %(limit)s"""
     ).format(postings=postings)
-    return query, {"keys": hashes, "per_key": per_key, "limit": limit, **params}
+
+
+def _candidates_params(
+    keys: list[str], published: date | None, *, window_days: int, per_key: int, limit: int
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "keys": sorted({key_hash(key) for key in keys}),
+        "per_key": per_key,
+        "limit": limit,
+    }
+    if published is not None:
+        params["lo"] = published - timedelta(days=window_days)
+        params["hi"] = published + timedelta(days=window_days)
+    return params
 
 
 def candidate_articles(
@@ -179,7 +179,8 @@ def candidate_articles(
     more articles than that is common, weak evidence, and reading its whole list would make
     the lookup grow with the corpus.
     """
-    query, params = _candidates_query(
+    query = _candidates_sql(published is not None)
+    params = _candidates_params(
         keys, published, window_days=window_days, per_key=per_key, limit=limit
     )
     return [row[0] for row in conn.execute(query, params).fetchall()]
@@ -248,12 +249,12 @@ def candidate_members(
 ) -> Members:
     """story_members of candidate_articles in one statement, with the members' stored
     `encoder` vectors read along (load_vectors), saving two round trips per article."""
-    candidates, params = _candidates_query(
+    params = _candidates_params(
         keys, published, window_days=window_days, per_key=per_key, limit=limit
     )
     query = sql.SQL(_MEMBERS).format(
         vector=sql.SQL(", v.vector" if encoder else ""),
-        articles=sql.SQL("article_id IN ({})").format(candidates),
+        articles=sql.SQL("article_id IN ({})").format(_candidates_sql(published is not None)),
         vector_join=sql.SQL(
             """ LEFT JOIN story_vectors v
                   ON v.article_id = m.article_id AND v.encoder = %(encoder)s"""

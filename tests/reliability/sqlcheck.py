@@ -2,8 +2,8 @@
 
 Allowed as the statement: a string literal (or implicit concatenation of literals); a name
 bound, in the same module or function, only to allowed statements; psycopg.sql compositions
-whose dynamic parts are `sql.Identifier`/`sql.Literal`/`sql.Placeholder`/`sql.SQL(literal)`
-(and joins of those); a call of a statement builder: a module-level function among the
+whose dynamic parts are `sql.Identifier`/`sql.Literal`/`sql.Placeholder`/`sql.SQL(literal)`,
+joins of those or calls of statement builders; a call of a statement builder: a module-level function among the
 scanned files each of whose `return` values is itself an allowed statement by these rules
 (so `insert_sql(table, ...)` in one module can build what another executes). Everything else
 is reported: f-strings, `%` and `.format()` formatting, `+` with non-literal parts,
@@ -176,8 +176,8 @@ class _Checker(ast.NodeVisitor):
     def _is_safe_sql_part(self, node: ast.expr, depth: int) -> bool:
         if isinstance(node, ast.Call):
             name = _call_name(node)
-            if name in SAFE_SQL_CONSTRUCTORS:
-                return True
+            if name in SAFE_SQL_CONSTRUCTORS or name in self.builders:
+                return True  # a builder: a function whose every return is a safe statement
             return self._is_sql_composition(node, depth)
         if isinstance(node, ast.Name):
             return self._is_sql_composition(node, depth)
