@@ -379,13 +379,12 @@ def main() -> None:
 
         # The cycle's on-demand encoder work in this process (the store step's e5 with the
         # cascade); the eager encoder's vectors are a worker's work, which the baseline does.
-        _, on_demand = encoders_of(args.encoder)
+        _, on_demand = encoders_of(args.encoder)  # at most one: the cascade's e5
         extra_calls = extra_texts = 0
-        for name in on_demand:
-            calls, texts = computed_after.get(name, (0, 0))
-            calls -= computed_before.get(name, (0, 0))[0]
-            texts -= computed_before.get(name, (0, 0))[1]
-            extra_calls, extra_texts = calls, texts
+        if on_demand:
+            after = computed_after.get(on_demand[0], (0, 0))
+            before = computed_before.get(on_demand[0], (0, 0))
+            extra_calls, extra_texts = after[0] - before[0], after[1] - before[1]
         extra = f"{on_demand[0]}:{extra_calls}:{extra_texts}" if extra_texts else ""
         # After the cycle (they need its count), both in fresh interpreters.
         one_process = baseline(bodies, one_blas_thread=True, encoder=args.encoder, extra=extra)
